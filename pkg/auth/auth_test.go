@@ -1,0 +1,72 @@
+package auth
+
+import (
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var secret = []byte("test-secret")
+
+func TestVerify(t *testing.T) {
+	v, err := NewHS256(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := Mint(secret, User{ID: 12, Username: "ada"}, time.Minute)
+	expired, _ := Mint(secret, User{ID: 12, Username: "ada"}, -time.Minute)
+	foreign, _ := Mint([]byte("other"), User{ID: 12, Username: "ada"}, time.Minute)
+	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, Claims{Username: "ada",
+		RegisteredClaims: jwt.RegisteredClaims{Subject: "12", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).
+		SignedString(jwt.UnsafeAllowNoneSignatureType)
+	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{Username: "ada",
+		RegisteredClaims: jwt.RegisteredClaims{Subject: "12"}}).SignedString(secret)
+	badSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{Username: "ada",
+		RegisteredClaims: jwt.RegisteredClaims{Subject: "ada", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).SignedString(secret)
+
+	if u, err := v.Verify(good); err != nil || u != (User{ID: 12, Username: "ada"}) {
+		t.Fatalf("Verify(good) = %+v, %v", u, err)
+	}
+	for name, tok := range map[string]string{
+		"expired": expired, "foreign key": foreign, "alg none": none, "no exp": noExp,
+		"non-numeric sub": badSub, "garbage": "a.b.c",
+	} {
+		if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("Verify(%s) = %v, want ErrInvalidToken", name, err)
+		}
+	}
+	if _, err := v.Verify(""); !errors.Is(err, ErrNoToken) {
+		t.Errorf("Verify(\"\") = %v, want ErrNoToken", err)
+	}
+}
+
+func TestTokenFromRequest(t *testing.T) {
+	tests := []struct {
+		name, url, header, cookie, want string
+	}{
+		{"header", "/", "Bearer h", "", "h"},
+		{"lowercase scheme", "/", "bearer h", "", "h"},
+		{"other scheme", "/", "Basic h", "", ""},
+		{"query", "/?access_token=q", "", "", "q"},
+		{"cookie", "/", "", "c", "c"},
+		{"query before cookie", "/?access_token=q", "", "c", "q"},
+		{"none", "/", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tc.url, nil)
+			if tc.header != "" {
+				r.Header.Set("Authorization", tc.header)
+			}
+			if tc.cookie != "" {
+				r.Header.Set("Cookie", CookieName+"="+tc.cookie)
+			}
+			if got := TokenFromRequest(r); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

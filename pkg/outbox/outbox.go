@@ -1,0 +1,248 @@
+package outbox
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/pkg/pgdb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations is the outbox table's migration set, to apply beside a
+// service's own.
+func Migrations() pgdb.Migrations {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return pgdb.Migrations{Table: "outbox_schema_version", FS: sub}
+}
+
+const channel = "outbox"
+
+// Enqueue adds e to the outbox in tx. It is published after tx commits.
+func Enqueue(ctx context.Context, tx pgx.Tx, e *campaignv1.Event, traceparent string) error {
+	payload, err := event.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx,
+		`INSERT INTO outbox (campaign_id, event_id, event_type, payload, traceparent) VALUES ($1, $2, $3, $4, $5)`,
+		e.GetCampaignId(), e.GetId(), e.GetType(), payload, traceparent); err != nil {
+		return fmt.Errorf("insert outbox row: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
+		return fmt.Errorf("notify outbox: %w", err)
+	}
+	return nil
+}
+
+// Publisher writes messages and returns once the broker acknowledged them.
+// *kafka.Writer is one; on a partial failure it returns kafka.WriteErrors.
+type Publisher interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Relay publishes a service's outbox. The zero value is not usable: set Pool,
+// Publisher, Name and Log.
+type Relay struct {
+	Pool      *pgxpool.Pool
+	Publisher Publisher
+	// Name identifies the service; its relays share one advisory lock.
+	Name string
+	Log  *slog.Logger
+	// Batch is the most rows published at once (default 256).
+	Batch int
+	// Poll bounds the wait for a notification (default 1s), and is how often
+	// a standby relay tries to take the lead.
+	Poll time.Duration
+}
+
+// Run publishes until ctx ends. It returns nil on cancellation; other errors
+// are retried with backoff, so Run only returns when ctx ends.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.Batch <= 0 {
+		r.Batch = 256
+	}
+	if r.Poll <= 0 {
+		r.Poll = time.Second
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		err := r.lead(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.Log.Warn("outbox relay lost the lead", "err", err, "retry_in", backoff.String())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (r *Relay) lockKey() int64 {
+	h := fnv.New64a()
+	h.Write([]byte("campaign-live outbox " + r.Name))
+	return int64(h.Sum64() >> 1)
+}
+
+// lead takes the advisory lock on a dedicated connection, then publishes
+// until ctx ends or the connection fails.
+func (r *Relay) lead(ctx context.Context) error {
+	pc, err := r.Pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	conn := pc.Hijack()
+	defer conn.Close(context.Background())
+
+	for standby := false; ; standby = true {
+		var ok bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, r.lockKey()).Scan(&ok); err != nil {
+			return fmt.Errorf("try advisory lock: %w", err)
+		}
+		if ok {
+			break
+		}
+		if !standby {
+			r.Log.Info("outbox relay standing by: another replica leads")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(r.Poll):
+		}
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	r.Log.Info("outbox relay leading")
+
+	lctx, cancel := context.WithCancel(ctx)
+	wake := make(chan struct{}, 1)
+	lost := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := conn.WaitForNotification(lctx); err != nil {
+				lost <- err
+				return
+			}
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	defer func() { cancel(); <-lost }()
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-lost:
+			lost <- err // for the deferred receive
+			return fmt.Errorf("lock connection: %w", err)
+		case <-wake:
+		case <-timer.C:
+		}
+		if err := r.drain(ctx); err != nil {
+			return err
+		}
+		timer.Reset(r.Poll)
+	}
+}
+
+// drain publishes batches until the outbox is empty.
+func (r *Relay) drain(ctx context.Context) error {
+	for {
+		n, err := r.publishBatch(ctx)
+		if err != nil {
+			return err
+		}
+		if n < r.Batch {
+			return nil
+		}
+	}
+}
+
+type row struct {
+	id  int64
+	msg kafka.Message
+}
+
+func (r *Relay) publishBatch(ctx context.Context) (int, error) {
+	rows, err := r.Pool.Query(ctx,
+		`SELECT id, campaign_id, event_type, payload, traceparent, created_at FROM outbox ORDER BY id LIMIT $1`, r.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
+		var (
+			rw         row
+			campaignID int64
+			typ, tp    string
+			payload    []byte
+			createdAt  time.Time
+		)
+		if err := rs.Scan(&rw.id, &campaignID, &typ, &payload, &tp, &createdAt); err != nil {
+			return rw, err
+		}
+		rw.msg = kafka.Message{Key: event.Key(campaignID), Value: payload, Time: createdAt,
+			Headers: []kafka.Header{{Key: event.HeaderType, Value: []byte(typ)}}}
+		if tp != "" {
+			rw.msg.Headers = append(rw.msg.Headers, kafka.Header{Key: event.HeaderTraceparent, Value: []byte(tp)})
+		}
+		return rw, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read outbox: %w", err)
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	msgs := make([]kafka.Message, len(batch))
+	for i, rw := range batch {
+		msgs[i] = rw.msg
+	}
+	werr := r.Publisher.WriteMessages(ctx, msgs...)
+	var done []int64
+	var perMsg kafka.WriteErrors
+	switch {
+	case werr == nil:
+		for _, rw := range batch {
+			done = append(done, rw.id)
+		}
+	case errors.As(werr, &perMsg) && len(perMsg) == len(batch):
+		// Keep what the broker acknowledged; retry the rest.
+		for i, rw := range batch {
+			if perMsg[i] == nil {
+				done = append(done, rw.id)
+			}
+		}
+	}
+	if len(done) > 0 {
+		if _, err := r.Pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, done); err != nil {
+			return 0, fmt.Errorf("delete published rows: %w", err)
+		}
+	}
+	if werr != nil {
+		return 0, fmt.Errorf("publish %d events (%d acknowledged): %w", len(batch), len(done), werr)
+	}
+	return len(batch), nil
+}

@@ -1,0 +1,7 @@
+module github.com/campaign-live/campaign-live/services/gateway
+
+go 1.26
+
+require github.com/campaign-live/campaign-live/pkg v0.0.0
+
+replace github.com/campaign-live/campaign-live/pkg => ../../pkg
