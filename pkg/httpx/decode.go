@@ -99,3 +99,18 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(v)
 }
+
+// PathID reads the path value name as a positive id (digits only).
+func PathID(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, problem.InvalidField(name, "must be a positive integer")
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, problem.InvalidField(name, "must be a positive integer")
+	}
+	return id, nil
+}

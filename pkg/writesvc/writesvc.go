@@ -1,0 +1,104 @@
+// Package writesvc is the bootstrap shared by the services that accept
+// writes over REST and publish them through a transactional outbox
+// (content, contribution, comment, milestone).
+//
+// Run reads the common configuration, opens and migrates the service's
+// database, then runs three parts together until a signal: the REST server,
+// the outbox relay and the ops server. A service supplies only its name, its
+// migrations and a function that builds its HTTP handler.
+package writesvc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/campaign-live/campaign-live/pkg/app"
+	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
+	"github.com/campaign-live/campaign-live/pkg/outbox"
+	"github.com/campaign-live/campaign-live/pkg/pgdb"
+)
+
+// Deps are what a service's handler is built from.
+type Deps struct {
+	Pool     *pgxpool.Pool
+	Verifier *auth.Verifier
+	Log      *slog.Logger
+	Env      *app.Env // for the service's own settings; read them in Handler
+}
+
+// Service describes one writing service.
+type Service struct {
+	Name       string
+	HTTPAddr   string // default of HTTP_ADDR
+	OpsAddr    string // default of OPS_ADDR
+	Migrations pgdb.Migrations
+	Handler    func(ctx context.Context, d Deps) (http.Handler, error)
+	// Parts are extra long-running parts, such as a consumer.
+	Parts func(d Deps, g *app.Group) error
+}
+
+// Main runs s as the process's service.
+func Main(s Service) {
+	log := app.Logger(s.Name)
+	app.Main(log, func(ctx context.Context) error { return Run(ctx, log, app.NewEnv(), s) })
+}
+
+// Run runs s until ctx ends.
+func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
+	var (
+		dsn      = env.Required("DATABASE_URL")
+		brokers  = env.List("KAFKA_BROKERS", []string{"127.0.0.1:59092"})
+		topic    = env.String("KAFKA_TOPIC", kafkax.DefaultTopic)
+		httpAddr = env.String("HTTP_ADDR", s.HTTPAddr)
+		opsAddr  = env.String("OPS_ADDR", s.OpsAddr)
+		secret   = env.String("AUTH_JWT_SECRET", "local-dev-secret")
+		grace    = env.Duration("SHUTDOWN_TIMEOUT", 20*time.Second)
+		poll     = env.Duration("OUTBOX_POLL", time.Second)
+		batch    = env.Int("OUTBOX_BATCH", 256, 1, 10000)
+	)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	verifier, err := auth.NewHS256([]byte(secret))
+	if err != nil {
+		return fmt.Errorf("AUTH_JWT_SECRET: %w", err)
+	}
+	pool, err := pgdb.Connect(ctx, dsn, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, log, outbox.Migrations(), s.Migrations); err != nil {
+		return err
+	}
+
+	d := Deps{Pool: pool, Verifier: verifier, Log: log, Env: env}
+	handler, err := s.Handler(ctx, d)
+	if err != nil {
+		return err
+	}
+	writer := kafkax.NewWriter(brokers, topic, batch)
+	defer writer.Close()
+	relay := &outbox.Relay{Pool: pool, Publisher: writer, Name: s.Name, Log: log, Batch: batch, Poll: poll}
+	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
+
+	g := app.NewGroup(ctx)
+	if s.Parts != nil {
+		if err := s.Parts(d, g); err != nil {
+			return err
+		}
+	}
+	if err := env.Err(); err != nil {
+		return err
+	}
+	g.Go("http", func(ctx context.Context) error { return app.ServeHTTP(ctx, log, "http", httpAddr, handler, grace) })
+	g.Go("ops", func(ctx context.Context) error { return app.ServeHTTP(ctx, log, "ops", opsAddr, ops, grace) })
+	g.Go("outbox relay", relay.Run)
+	return g.Wait()
+}

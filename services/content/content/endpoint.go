@@ -1,0 +1,78 @@
+package content
+
+import (
+	"context"
+
+	"github.com/go-kit/kit/endpoint"
+
+	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/event"
+)
+
+// Set collects the service's endpoints.
+type Set struct {
+	CreateCampaign endpoint.Endpoint
+	GetCampaign    endpoint.Endpoint
+	ListCampaigns  endpoint.Endpoint
+}
+
+// NewSet wraps each method of s in an endpoint with its auth rule.
+func NewSet(s Service, v *auth.Verifier) Set {
+	return Set{
+		CreateCampaign: auth.Require(v)(makeCreateCampaign(s)),
+		GetCampaign:    auth.Optional(v)(makeGetCampaign(s)),
+		ListCampaigns:  makeListCampaigns(s),
+	}
+}
+
+type createCampaignRequest struct{ NewCampaign }
+
+type campaignResponse struct {
+	Campaign event.CampaignData
+	Err      error `json:"-"`
+}
+
+func (r campaignResponse) Failed() error { return r.Err }
+func (r campaignResponse) Body() any     { return r.Campaign }
+
+var _ endpoint.Failer = campaignResponse{}
+
+func makeCreateCampaign(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(createCampaignRequest)
+		u, _ := auth.UserFrom(ctx)
+		c, err := s.CreateCampaign(ctx, u, req.NewCampaign)
+		return campaignResponse{Campaign: c, Err: err}, nil
+	}
+}
+
+type getCampaignRequest struct{ ID int64 }
+
+func makeGetCampaign(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(getCampaignRequest)
+		c, err := s.GetCampaign(ctx, req.ID)
+		if err == nil && c.Private {
+			// A private campaign is visible to its owner only; to anyone
+			// else it does not exist.
+			if u, ok := auth.UserFrom(ctx); !ok || u.ID != c.Owner.ID {
+				err = ErrCampaignNotFound
+			}
+		}
+		return campaignResponse{Campaign: c, Err: err}, nil
+	}
+}
+
+type listCampaignsResponse struct {
+	Campaigns []event.CampaignData `json:"campaigns"`
+	Err       error                `json:"-"`
+}
+
+func (r listCampaignsResponse) Failed() error { return r.Err }
+
+func makeListCampaigns(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, _ any) (any, error) {
+		cs, err := s.ListCampaigns(ctx)
+		return listCampaignsResponse{Campaigns: cs, Err: err}, nil
+	}
+}
