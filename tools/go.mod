@@ -1,6 +1,6 @@
 module github.com/campaign-live/campaign-live/tools
 
-go 1.26
+go 1.26.0
 
 require github.com/campaign-live/campaign-live/pkg v0.0.0
 

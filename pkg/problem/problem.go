@@ -31,6 +31,7 @@ const (
 	TooLarge                    // 413
 	Unsupported                 // 415
 	TooMany                     // 429
+	Unavailable                 // 503
 )
 
 var statuses = map[Kind]int{
@@ -43,6 +44,7 @@ var statuses = map[Kind]int{
 	TooLarge:        http.StatusRequestEntityTooLarge,
 	Unsupported:     http.StatusUnsupportedMediaType,
 	TooMany:         http.StatusTooManyRequests,
+	Unavailable:     http.StatusServiceUnavailable,
 }
 
 // Error is an error a client can act on.
