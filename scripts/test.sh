@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The project's test suite, run by `make test` on a fresh machine and by CI.
+#
+#   scripts/test.sh all | lint | unit | integration | e2e
+#
+# `all` installs what is missing, runs lint and unit tests, brings up the real
+# Postgres and Kafka, runs the integration tests, starts the whole system and
+# runs the end-to-end tests against it. What it started, it stops.
+set -euo pipefail
+LOG_PREFIX=test
+source "$(dirname "$0")/stack/lib.sh"
+cd "$REPO_ROOT"
+
+MODULES=(pkg services/content services/contribution services/fanout services/gateway tools test)
+GOTEST=(go test -race -count=1)
+
+each_module() { for m in "${MODULES[@]}"; do (cd "$m" && "$@") || return 1; done; }
+
+lint() {
+  log "lint: gofmt, go vet, generated code"
+  local unformatted
+  unformatted=$(gofmt -l "${MODULES[@]}")
+  [[ -z $unformatted ]] || die "gofmt would change: $unformatted"
+  each_module go vet ./...
+  each_module go vet -tags integration ./...
+  (cd test && go vet -tags e2e ./...)
+  check_proto
+}
+
+# check_proto regenerates pkg/pb and fails if that changes what is there.
+check_proto() {
+  make -s proto >/dev/null
+  git diff --quiet -- pkg/pb || { git diff --stat -- pkg/pb; die "pkg/pb is stale: run make proto and commit"; }
+}
+
+unit() {
+  log "unit tests"
+  each_module "${GOTEST[@]}" ./...
+}
+
+stack_started=""
+system_started=""
+cleanup() {
+  if [[ -n $system_started ]]; then scripts/run.sh down || true; fi
+  if [[ -n $stack_started ]]; then scripts/stack/stack.sh down || true; fi
+}
+
+stack_up() {
+  if ! scripts/stack/stack.sh status >/dev/null 2>&1; then stack_started=1; fi
+  scripts/stack/stack.sh up
+  set -a; source "$RUN_DIR/stack.env"; set +a
+}
+
+integration() {
+  stack_up
+  log "integration tests (Postgres and Kafka)"
+  each_module "${GOTEST[@]}" -tags integration ./...
+}
+
+e2e() {
+  stack_up
+  log "end-to-end tests (the whole system on :8080)"
+  system_started=1
+  scripts/run.sh up
+  (cd test && "${GOTEST[@]}" -tags e2e ./e2e/...)
+}
+
+trap cleanup EXIT
+case "${1:-all}" in
+  lint) lint ;;
+  unit) unit ;;
+  integration) scripts/deps.sh; integration ;;
+  e2e) scripts/deps.sh; e2e ;;
+  all)
+    scripts/deps.sh
+    lint
+    unit
+    integration
+    e2e
+    log "all tests passed"
+    ;;
+  *) echo "usage: $0 all|lint|unit|integration|e2e" >&2; exit 2 ;;
+esac
