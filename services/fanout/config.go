@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"time"
+
+	"github.com/campaign-live/campaign-live/pkg/app"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
+)
+
+// config is the fanout's environment, read and validated before anything
+// listens.
+type config struct {
+	DatabaseURL    string
+	KafkaBrokers   []string
+	KafkaTopic     string
+	KafkaGroup     string
+	CommitInterval time.Duration
+	CursorEpoch    uint32
+	RecentItems    int
+	GRPCAddr       string
+	HTTPAddr       string
+	OpsAddr        string
+	GatewayQueue   int
+	GatewayStall   time.Duration
+	AuthSecret     string
+	ShutdownGrace  time.Duration
+}
+
+func loadConfig(env *app.Env) (config, error) {
+	c := config{
+		DatabaseURL:    env.String("DATABASE_URL", "postgres://campaignlive:campaignlive@127.0.0.1:55432/fanout?sslmode=disable"),
+		KafkaBrokers:   env.List("KAFKA_BROKERS", []string{"127.0.0.1:59092"}),
+		KafkaTopic:     env.String("KAFKA_TOPIC", kafkax.DefaultTopic),
+		KafkaGroup:     env.String("KAFKA_GROUP", "fanout"),
+		CommitInterval: env.Duration("KAFKA_COMMIT_INTERVAL", time.Second),
+		CursorEpoch:    uint32(env.Int("CURSOR_EPOCH", 1, 1, math.MaxInt32)),
+		RecentItems:    env.Int("RECENT_ITEMS", 20, 1, 1000),
+		GRPCAddr:       env.String("GRPC_ADDR", "127.0.0.1:8203"),
+		HTTPAddr:       env.String("HTTP_ADDR", "127.0.0.1:8103"),
+		OpsAddr:        env.String("OPS_ADDR", "127.0.0.1:9103"),
+		GatewayQueue:   env.Int("GATEWAY_QUEUE", 4096, 16, 1<<20),
+		GatewayStall:   env.Duration("GATEWAY_STALL_TIMEOUT", 10*time.Second),
+		// Optional: with it, owners may read their private campaigns over
+		// REST; without it, private campaigns are not found there.
+		AuthSecret:    env.String("AUTH_JWT_SECRET", ""),
+		ShutdownGrace: env.Duration("SHUTDOWN_GRACE", 10*time.Second),
+	}
+	errs := []error{env.Err()}
+	for key, addr := range map[string]string{"GRPC_ADDR": c.GRPCAddr, "HTTP_ADDR": c.HTTPAddr, "OPS_ADDR": c.OpsAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want host:port", key, addr))
+		}
+	}
+	for _, b := range c.KafkaBrokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			errs = append(errs, fmt.Errorf("KAFKA_BROKERS: %q: want host:port", b))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return config{}, err
+	}
+	return c, nil
+}

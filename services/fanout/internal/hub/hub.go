@@ -1,0 +1,236 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+)
+
+// Errors that end a gateway's stream.
+var (
+	// ErrStalled: the gateway's send queue stayed full past the stall
+	// timeout. The gateway should reconnect and resync its watchers.
+	ErrStalled = errors.New("gateway stalled: send queue full past the stall timeout")
+	// ErrClosed: the hub is shutting down.
+	ErrClosed = errors.New("fanout shutting down")
+)
+
+// Hub routes deliveries to the gateway streams interested in their campaign.
+// The zero value is not usable: call New.
+type Hub struct {
+	queueSize int
+	stall     time.Duration
+	log       *slog.Logger
+
+	mu       sync.RWMutex
+	watchers map[int64]map[*Stream]struct{} // campaign id -> interested streams
+	streams  map[*Stream]struct{}
+	closed   bool
+}
+
+// New returns a hub whose streams queue at most queueSize messages, and
+// whose publisher waits at most stall for a stream with a full queue.
+func New(queueSize int, stall time.Duration, log *slog.Logger) *Hub {
+	return &Hub{
+		queueSize: queueSize, stall: stall, log: log,
+		watchers: map[int64]map[*Stream]struct{}{},
+		streams:  map[*Stream]struct{}{},
+	}
+}
+
+// Stream is one gateway's Watch stream: its interest set and its bounded
+// send queue. One goroutine drains Queue and sends; Subscribe and
+// Unsubscribe are called by the goroutine that receives.
+type Stream struct {
+	hub      *Hub
+	queue    chan *campaignv1.WatchResponse
+	interest map[int64]struct{} // guarded by hub.mu
+	done     chan struct{}
+	once     sync.Once
+	err      error // written once before done is closed
+}
+
+// Join registers a new stream with no interest. The caller must call Leave.
+// After Close, the stream is born ended with ErrClosed.
+func (h *Hub) Join() *Stream {
+	s := &Stream{
+		hub:      h,
+		queue:    make(chan *campaignv1.WatchResponse, h.queueSize),
+		interest: map[int64]struct{}{},
+		done:     make(chan struct{}),
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		s.end(ErrClosed)
+		return s
+	}
+	h.streams[s] = struct{}{}
+	return s
+}
+
+// Subscribe adds ids to the stream's interest, then queues Subscribed{seq}.
+// Every event published after Subscribe returns reaches the stream; the ack
+// is queued after the interest is in force, so a gateway that reads a
+// snapshot after the ack misses nothing. Deliveries of these campaigns may
+// precede the ack in the queue: their events were committed before the ack
+// was sent, so any snapshot read after it already holds them.
+func (s *Stream) Subscribe(ctx context.Context, seq uint64, ids []int64) error {
+	h := s.hub
+	h.mu.Lock()
+	for _, id := range ids {
+		if _, ok := s.interest[id]; ok {
+			continue
+		}
+		s.interest[id] = struct{}{}
+		set := h.watchers[id]
+		if set == nil {
+			set = map[*Stream]struct{}{}
+			h.watchers[id] = set
+		}
+		set[s] = struct{}{}
+	}
+	h.mu.Unlock()
+	ack := &campaignv1.WatchResponse{Kind: &campaignv1.WatchResponse_Subscribed{Subscribed: &campaignv1.Subscribed{Seq: seq}}}
+	select {
+	case s.queue <- ack:
+		return nil
+	case <-s.done:
+		return s.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Unsubscribe removes ids from the stream's interest. Deliveries already
+// queued still arrive.
+func (s *Stream) Unsubscribe(ids []int64) {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		s.forget(id)
+	}
+}
+
+// forget drops one campaign from s's interest; h.mu must be held.
+func (s *Stream) forget(id int64) {
+	if _, ok := s.interest[id]; !ok {
+		return
+	}
+	delete(s.interest, id)
+	set := s.hub.watchers[id]
+	delete(set, s)
+	if len(set) == 0 {
+		delete(s.hub.watchers, id)
+	}
+}
+
+// Leave removes the stream from the hub and ends it if it is not ended yet.
+func (s *Stream) Leave() {
+	h := s.hub
+	h.mu.Lock()
+	for id := range s.interest {
+		s.forget(id)
+	}
+	delete(h.streams, s)
+	h.mu.Unlock()
+	s.end(nil)
+}
+
+// Queue is the stream's messages in order.
+func (s *Stream) Queue() <-chan *campaignv1.WatchResponse { return s.queue }
+
+// Done is closed when the stream has ended.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Err is why the stream ended: ErrStalled, ErrClosed, or nil after Leave.
+// It is meaningful once Done is closed.
+func (s *Stream) Err() error {
+	<-s.done
+	return s.err
+}
+
+func (s *Stream) end(err error) {
+	s.once.Do(func() {
+		s.err = err
+		close(s.done)
+	})
+}
+
+// Interested reports how many streams watch campaignID, for tests and
+// metrics.
+func (h *Hub) Interested(campaignID int64) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.watchers[campaignID])
+}
+
+// Publish queues d on every stream interested in its campaign, in the order
+// Publish is called. It never drops: when a stream's queue is full it waits,
+// which holds back the consumer (back-pressure to Kafka), for at most the
+// stall timeout; a stream still full then is ended with ErrStalled, so its
+// gateway reconnects and resyncs, and Publish goes on with the others. It
+// returns only ctx's error.
+func (h *Hub) Publish(ctx context.Context, d *campaignv1.Delivery) error {
+	h.mu.RLock()
+	set := h.watchers[d.GetCampaignId()]
+	if len(set) == 0 {
+		h.mu.RUnlock()
+		return nil
+	}
+	targets := make([]*Stream, 0, len(set))
+	for s := range set {
+		targets = append(targets, s)
+	}
+	h.mu.RUnlock()
+
+	msg := &campaignv1.WatchResponse{Kind: &campaignv1.WatchResponse_Delivery{Delivery: d}}
+	for _, s := range targets {
+		select {
+		case s.queue <- msg:
+			continue
+		case <-s.done:
+			continue
+		default:
+		}
+		if err := h.wait(ctx, s, msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Hub) wait(ctx context.Context, s *Stream, msg *campaignv1.WatchResponse) error {
+	timer := time.NewTimer(h.stall)
+	defer timer.Stop()
+	select {
+	case s.queue <- msg:
+	case <-s.done:
+	case <-timer.C:
+		h.log.Warn("gateway stream stalled, ending it", "queue", cap(s.queue), "stall_timeout", h.stall.String())
+		s.end(ErrStalled)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Close ends every stream with ErrClosed, and every later Join, so that
+// their handlers return and the gRPC server can stop gracefully.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	streams := make([]*Stream, 0, len(h.streams))
+	for s := range h.streams {
+		streams = append(streams, s)
+	}
+	h.mu.Unlock()
+	for _, s := range streams {
+		s.end(ErrClosed)
+	}
+}

@@ -1,0 +1,294 @@
+package view
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/pkg/pgdb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations is the view's migration set.
+func Migrations() pgdb.Migrations {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return pgdb.Migrations{Table: "fanout_schema_version", FS: sub}
+}
+
+// Store is the campaign view in Postgres. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	recent int
+}
+
+// NewStore returns the view over pool, keeping the recent most items of each
+// list.
+func NewStore(pool *pgxpool.Pool, recent int) *Store {
+	return &Store{pool: pool, recent: recent}
+}
+
+// Delivery is one applied event as gateways receive it.
+type Delivery struct {
+	CampaignID int64
+	Position   cursor.Position
+	EventType  string
+	EventID    string
+	// Frame is the browser's text frame, rendered once for every watcher.
+	Frame      []byte
+	OccurredAt time.Time
+}
+
+// PB converts d to the wire message.
+func (d *Delivery) PB() *campaignv1.Delivery {
+	return &campaignv1.Delivery{
+		CampaignId: d.CampaignID, Position: d.Position.PB(), EventType: d.EventType,
+		EventId: d.EventID, Frame: d.Frame, OccurredAtUnixNano: d.OccurredAt.UnixNano(),
+	}
+}
+
+// Result is what applying one event did.
+type Result struct {
+	// Duplicate is set when the event had been applied before, at this
+	// position (a redelivery) or at another one (published twice); the view
+	// did not change but for the position it reflects.
+	Duplicate bool
+	// Delivery is what to push to gateways, nil for campaign events. For a
+	// duplicate it is the frame and position stored when the event was first
+	// applied, so gateways recognise it by position.
+	Delivery *Delivery
+}
+
+// listColumn names the campaign_view column each event type adds to. The
+// names are constants, never input, so they may be formatted into SQL.
+var listColumn = map[string]string{
+	event.TypeCampaign:     "'[]'::json",
+	event.TypeContribution: "contributions",
+	event.TypeUpdate:       "updates",
+	event.TypeComment:      "comments",
+	event.TypeRelease:      "releases",
+	event.TypeMilestone:    "milestones",
+}
+
+// Apply applies e, read at pos, to the view in one transaction: it records
+// the event in history (deduplicating by id), changes the view and stores
+// pos as the position the view reflects. Events at or before the stored
+// position, and ids seen before, are duplicates: the view is left as it was.
+//
+// An error wrapping event.ErrInvalid means e can never be applied; any other
+// error is worth retrying.
+func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Position) (Result, error) {
+	col, ok := listColumn[e.GetType()]
+	if !ok {
+		return Result{}, fmt.Errorf("%w: type %q", event.ErrInvalid, e.GetType())
+	}
+	data, err := event.Data(e)
+	if err != nil {
+		return Result{}, err
+	}
+	item, err := json.Marshal(data)
+	if err != nil {
+		return Result{}, fmt.Errorf("encode %s: %w", e.GetType(), err)
+	}
+	var amount Decimal
+	if c := e.GetContribution(); c != nil {
+		if amount, err = ParseDecimal(c.GetAmount()); err != nil {
+			return Result{}, fmt.Errorf("%w: contribution amount %q", event.ErrInvalid, c.GetAmount())
+		}
+	}
+	var d *Delivery
+	if e.GetType() != event.TypeCampaign {
+		frame, err := event.Frame(e, cursor.Encode(pos))
+		if err != nil {
+			return Result{}, err
+		}
+		d = &Delivery{
+			CampaignID: e.GetCampaignId(), Position: pos, EventType: e.GetType(), EventID: e.GetId(),
+			Frame: frame, OccurredAt: e.GetOccurredAt().AsTime(),
+		}
+	}
+
+	var res Result
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		res = Result{}
+		// The no-op update locks the row (and creates it for a campaign's
+		// first event) so concurrent owners during a rebalance serialize.
+		var (
+			stored cursor.Position
+			epoch  int64
+			raised string
+			recent []byte
+		)
+		err := tx.QueryRow(ctx, fmt.Sprintf(`
+			INSERT INTO campaign_view (campaign_id) VALUES ($1)
+			ON CONFLICT (campaign_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id
+			RETURNING pos_epoch, pos_partition, pos_offset, raised_amount::text, %s`, col),
+			e.GetCampaignId()).Scan(&epoch, &stored.Partition, &stored.Offset, &raised, &recent)
+		if err != nil {
+			return fmt.Errorf("lock view: %w", err)
+		}
+		stored.Epoch = uint32(epoch)
+		if !stored.Zero() && !stored.Less(pos) {
+			// A redelivery after a crash or rebalance: applied already.
+			res.Duplicate = true
+			res.Delivery, err = storedDelivery(ctx, tx, e.GetId())
+			return err
+		}
+
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO history (event_id, campaign_id, event_type, pos_epoch, pos_partition, pos_offset, frame, occurred_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (event_id) DO NOTHING`,
+			e.GetId(), e.GetCampaignId(), e.GetType(), int64(pos.Epoch), pos.Partition, pos.Offset,
+			frameOf(d), e.GetOccurredAt().AsTime())
+		if err != nil {
+			return fmt.Errorf("insert history: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			// The outbox published this event twice: the view has it, and
+			// now reflects this later position too.
+			res.Duplicate = true
+			if err := setPosition(ctx, tx, e.GetCampaignId(), pos); err != nil {
+				return err
+			}
+			res.Delivery, err = storedDelivery(ctx, tx, e.GetId())
+			return err
+		}
+
+		switch e.GetType() {
+		case event.TypeCampaign:
+			_, err = tx.Exec(ctx, `
+				UPDATE campaign_view SET campaign = $2, pos_epoch = $3, pos_partition = $4, pos_offset = $5, updated_at = now()
+				WHERE campaign_id = $1`,
+				e.GetCampaignId(), item, int64(pos.Epoch), pos.Partition, pos.Offset)
+		case event.TypeContribution:
+			total, perr := ParseDecimal(raised)
+			if perr != nil {
+				return fmt.Errorf("raised amount %q: %w", raised, perr)
+			}
+			list, perr := prepend(recent, item, s.recent, false)
+			if perr != nil {
+				return perr
+			}
+			_, err = tx.Exec(ctx, `
+				UPDATE campaign_view SET raised_amount = $2::numeric, contribution_count = contribution_count + 1,
+					contributions = $3, pos_epoch = $4, pos_partition = $5, pos_offset = $6, updated_at = now()
+				WHERE campaign_id = $1`,
+				e.GetCampaignId(), total.Add(amount).String(), list, int64(pos.Epoch), pos.Partition, pos.Offset)
+		default:
+			list, perr := prepend(recent, item, s.recent, e.GetType() == event.TypeMilestone)
+			if perr != nil {
+				return perr
+			}
+			_, err = tx.Exec(ctx, fmt.Sprintf(`
+				UPDATE campaign_view SET %s = $2, pos_epoch = $3, pos_partition = $4, pos_offset = $5, updated_at = now()
+				WHERE campaign_id = $1`, col),
+				e.GetCampaignId(), list, int64(pos.Epoch), pos.Partition, pos.Offset)
+		}
+		if err != nil {
+			return fmt.Errorf("update view: %w", err)
+		}
+		res.Delivery = d
+		return nil
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("apply %s event %s: %w", e.GetType(), e.GetId(), err)
+	}
+	return res, nil
+}
+
+func frameOf(d *Delivery) []byte {
+	if d == nil {
+		return nil
+	}
+	return d.Frame
+}
+
+func setPosition(ctx context.Context, tx pgx.Tx, campaignID int64, pos cursor.Position) error {
+	if _, err := tx.Exec(ctx, `
+		UPDATE campaign_view SET pos_epoch = $2, pos_partition = $3, pos_offset = $4, updated_at = now()
+		WHERE campaign_id = $1`,
+		campaignID, int64(pos.Epoch), pos.Partition, pos.Offset); err != nil {
+		return fmt.Errorf("update view position: %w", err)
+	}
+	return nil
+}
+
+// storedDelivery returns the delivery recorded when eventID was first
+// applied, or nil when it has no frame (campaign events) or no record.
+func storedDelivery(ctx context.Context, tx pgx.Tx, eventID string) (*Delivery, error) {
+	var (
+		d     = Delivery{EventID: eventID}
+		epoch int64
+	)
+	err := tx.QueryRow(ctx, `
+		SELECT campaign_id, event_type, pos_epoch, pos_partition, pos_offset, frame, occurred_at
+		FROM history WHERE event_id = $1`, eventID).
+		Scan(&d.CampaignID, &d.EventType, &epoch, &d.Position.Partition, &d.Position.Offset, &d.Frame, &d.OccurredAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	if d.Frame == nil {
+		return nil, nil
+	}
+	d.Position.Epoch = uint32(epoch)
+	return &d, nil
+}
+
+// Snapshot is a campaign's view as one campaign_data frame.
+type Snapshot struct {
+	// Found is false until the campaign's own event has been applied.
+	Found bool
+	// Position is the position the view reflects; Frame's cursor encodes it.
+	Position cursor.Position
+	Frame    []byte
+	// Private and OwnerID let a caller decide who may see the frame.
+	Private bool
+	OwnerID int64
+}
+
+// Snapshot reads campaignID's view in one statement, so its data and
+// position agree, and renders it.
+func (s *Store) Snapshot(ctx context.Context, campaignID int64) (Snapshot, error) {
+	var (
+		r     viewRow
+		epoch int64
+	)
+	err := s.pool.QueryRow(ctx, `
+		SELECT campaign, raised_amount::text, contribution_count,
+			updates, releases, milestones, comments, contributions,
+			pos_epoch, pos_partition, pos_offset
+		FROM campaign_view WHERE campaign_id = $1`, campaignID).
+		Scan(&r.campaign, &r.raised, &r.count,
+			&r.updates, &r.releases, &r.milestones, &r.comments, &r.contributions,
+			&epoch, &r.pos.Partition, &r.pos.Offset)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Snapshot{}, nil
+	}
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("read view: %w", err)
+	}
+	if r.campaign == nil {
+		return Snapshot{}, nil
+	}
+	r.pos.Epoch = uint32(epoch)
+	frame, c, err := render(r)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	return Snapshot{Found: true, Position: r.pos, Frame: frame, Private: c.Private, OwnerID: c.Owner.ID}, nil
+}

@@ -1,0 +1,87 @@
+// Command fanout consumes the campaign-events topic into each campaign's live
+// view and pushes every event to the gateways watching its campaign.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/campaign-live/campaign-live/pkg/app"
+	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/pkg/pgdb"
+	"github.com/campaign-live/campaign-live/services/fanout/internal/api"
+	"github.com/campaign-live/campaign-live/services/fanout/internal/consumer"
+	"github.com/campaign-live/campaign-live/services/fanout/internal/hub"
+	"github.com/campaign-live/campaign-live/services/fanout/internal/view"
+)
+
+func main() {
+	log := app.Logger("fanout")
+	app.Main(log, func(ctx context.Context) error { return run(ctx, log) })
+}
+
+func run(ctx context.Context, log *slog.Logger) error {
+	cfg, err := loadConfig(app.NewEnv())
+	if err != nil {
+		return err
+	}
+
+	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, log, view.Migrations()); err != nil {
+		return err
+	}
+	views := view.NewStore(pool, cfg.RecentItems)
+	gateways := hub.New(cfg.GatewayQueue, cfg.GatewayStall, log)
+
+	var verifier *auth.Verifier
+	if cfg.AuthSecret != "" {
+		if verifier, err = auth.NewHS256([]byte(cfg.AuthSecret)); err != nil {
+			return err
+		}
+	}
+	httpHandler := api.NewHTTPHandler(api.MakeSet(api.NewService(views), verifier), log)
+	grpcServer := grpc.NewServer(
+		// Find dead gateways (and let live ones keep idle streams open).
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	campaignv1.RegisterFanoutServer(grpcServer, api.NewGRPCServer(gateways, views, log))
+	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
+
+	reader := consumer.NewReader(consumer.ReaderConfig{
+		Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,
+		CommitInterval: cfg.CommitInterval,
+	}, log)
+	cons := consumer.New(reader, views, gateways, cfg.CursorEpoch, log)
+
+	g := app.NewGroup(ctx)
+	g.Go("consumer", func(ctx context.Context) error {
+		err := cons.Run(ctx)
+		// Closing flushes the last commits and leaves the group, so the
+		// partitions move to another instance without a session timeout.
+		if cerr := reader.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		return err
+	})
+	g.Go("grpc", func(ctx context.Context) error {
+		return api.ServeGRPC(ctx, log, cfg.GRPCAddr, grpcServer, gateways, cfg.ShutdownGrace)
+	})
+	g.Go("http", func(ctx context.Context) error {
+		return app.ServeHTTP(ctx, log, "http", cfg.HTTPAddr, httpHandler, cfg.ShutdownGrace)
+	})
+	g.Go("ops", func(ctx context.Context) error {
+		return app.ServeHTTP(ctx, log, "ops", cfg.OpsAddr, ops, cfg.ShutdownGrace)
+	})
+	log.Info("fanout started", "topic", cfg.KafkaTopic, "group", cfg.KafkaGroup, "epoch", cfg.CursorEpoch)
+	return g.Wait()
+}
