@@ -226,9 +226,10 @@ start_node() {
   # setsid: its own session, so a Ctrl-C in the terminal that ran "up" does
   # not reach the node. No fork happens (this background child is not a
   # process-group leader), so $! is the JVM's pid. All output goes to files:
-  # an inherited stdout would keep a caller's pipe open forever.
+  # an inherited stdout would keep a caller's pipe open forever, and the
+  # inherited lock fd (8) would keep the lock held (see lock_component).
   setsid java "${NODE_JVM_OPTS[@]}" "${extra[@]}" -cp "$KAFKA_LIBS/*" \
-    kafka.Kafka "$KAFKA_CONF" </dev/null >>"$KAFKA_OUT" 2>&1 &
+    kafka.Kafka "$KAFKA_CONF" </dev/null >>"$KAFKA_OUT" 2>&1 8>&- &
   echo $! >"$KAFKA_PIDFILE"
   printf '%s\n%s\n' "$KAFKA_VERSION" "$KAFKA_LIBS" >"$KAFKA_NODE_INFO"
 }
@@ -254,10 +255,27 @@ wait_and_create_topic() {
   ((left >= 10)) || left=10
   local props="$KAFKA_DIR/admin.properties"
   printf 'default.api.timeout.ms=%d\nrequest.timeout.ms=%d\n' $((left * 1000)) $((left * 1000)) >"$props"
+  # In parallel (a fresh cluster only): make the broker create its consumer
+  # offsets topic now. It is created on the first FindCoordinator; until it is
+  # there a kafka-go reader's first JoinGroup fails and the reader sleeps
+  # JoinGroupBackoff (5 s) before retrying, so every fresh CI cluster would
+  # pay 5 s at its first consumer. Describing a group that does not exist
+  # sends FindCoordinator and waits for the coordinator (it then reports
+  # "group not found", which is expected).
+  local warmup=""
+  if [[ ! -d $KAFKA_DATA/__consumer_offsets-0 ]]; then
+    kafka_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand \
+      --bootstrap-server "$BOOTSTRAP" --command-config "$props" \
+      --describe --group campaign-live-warmup >/dev/null 2>&1 &
+    warmup=$!
+  fi
   kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" \
     --command-config "$props" --create --if-not-exists --topic "$KAFKA_TOPIC" \
     --partitions "$KAFKA_PARTITIONS" --replication-factor 1 >/dev/null \
     || fail_with_log "the broker did not answer the admin client"
+  if [[ -n $warmup ]]; then
+    wait "$warmup" || true
+  fi
 }
 
 # ---------------------------------------------------------------------------
@@ -315,9 +333,9 @@ cmd_status() {
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  clean) cmd_clean ;;
+  up) lock_component kafka; cmd_up ;;
+  down) lock_component kafka; cmd_down ;;
+  clean) lock_component kafka; cmd_clean ;;
   status) cmd_status ;;
   *) usage_verbs "$0" ;;
 esac

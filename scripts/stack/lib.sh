@@ -33,6 +33,20 @@ pid_alive() {
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
 }
 
+# lock_component NAME: hold an exclusive lock on $RUN_DIR/.NAME.lock for the
+# rest of this script. The work tree (and so RUN_DIR) is shared: a test run
+# may call "up" while another already does, and two starts of the same server
+# at once would race for its port. The second caller waits, then finds the
+# server running and only verifies it. The lock lives on fd 8: whatever is
+# started in the background must close it (8>&-), or the server would keep
+# the lock for its whole life.
+lock_component() {
+  exec 8>"$RUN_DIR/.$1.lock"
+  if ! flock -w 300 8; then
+    die "another $1 operation on $RUN_DIR has held the lock for 5 minutes"
+  fi
+}
+
 # usage_verbs SCRIPT: standard usage message for up|down|clean|status scripts.
 usage_verbs() {
   echo "usage: $1 up|down|clean|status" >&2

@@ -189,7 +189,8 @@ pg_start() {
   # No -l: the server inherits pg_ctl's stdout/stderr, a file opened here by
   # the caller. That way the cluster's user needs no write access to
   # $RUN_DIR/log (it may not even be able to reach it, see above).
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 start </dev/null >>"$PG_LOG" 2>&1 \
+  # 8>&-: the server must not inherit the lock (see lock_component).
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 start </dev/null >>"$PG_LOG" 2>&1 8>&- \
     || fail_with_log "pg_ctl start failed"
 }
 
@@ -252,9 +253,9 @@ cmd_status() {
 }
 
 case "$VERB" in
-  up) cmd_up ;;
-  down) cmd_down ;;
-  clean) cmd_clean ;;
+  up) lock_component postgres; cmd_up ;;
+  down) lock_component postgres; cmd_down ;;
+  clean) lock_component postgres; cmd_clean ;;
   status) cmd_status ;;
   *) usage_verbs "$0" ;;
 esac

@@ -39,7 +39,10 @@ both() {
 }
 
 write_env() {
-  local tmp="$ENV_FILE.tmp" svc
+  local tmp svc
+  # A unique temp file: two "up"s may finish at the same moment.
+  tmp="$(mktemp "$ENV_FILE.XXXXXX")"
+  chmod 644 "$tmp"
   {
     echo "# Written by scripts/stack/stack.sh up; do not edit. Use: . $ENV_FILE"
     for svc in "${SERVICES[@]}"; do
