@@ -5,17 +5,13 @@ package outbox_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
@@ -23,80 +19,8 @@ import (
 	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/outbox"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
-	"github.com/campaign-live/campaign-live/pkg/pgdb"
+	"github.com/campaign-live/campaign-live/pkg/testkit"
 )
-
-// scratchDB creates a database of its own for one test and drops it after.
-func scratchDB(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	dsn := os.Getenv("DATABASE_URL_CONTENT")
-	if dsn == "" {
-		t.Skip("DATABASE_URL_CONTENT is not set: run scripts/stack/stack.sh up and source .run/stack.env")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	name := fmt.Sprintf("outbox_test_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := pgxpool.ParseConfig(dsn)
-	cfg.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pool.Close()
-		c, err := pgx.Connect(ctx, dsn)
-		if err == nil {
-			_, _ = c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-			c.Close(ctx)
-		}
-	})
-	if err := pgdb.Migrate(ctx, pool, slog.New(slog.DiscardHandler), outbox.Migrations()); err != nil {
-		t.Fatal(err)
-	}
-	return pool
-}
-
-// scratchTopic creates a topic of its own for one test.
-func scratchTopic(t *testing.T, partitions int) (brokers []string, topic string) {
-	t.Helper()
-	b := os.Getenv("KAFKA_BROKERS")
-	if b == "" {
-		t.Skip("KAFKA_BROKERS is not set: run scripts/stack/stack.sh up and source .run/stack.env")
-	}
-	brokers = strings.Split(b, ",")
-	topic = fmt.Sprintf("outbox-test-%d", time.Now().UnixNano())
-	conn, err := kafka.Dial("tcp", brokers[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctl, err := conn.Controller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctl.Host, strconv.Itoa(ctl.Port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	if err := cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cc, err := kafka.Dial("tcp", net.JoinHostPort(ctl.Host, strconv.Itoa(ctl.Port))); err == nil {
-			_ = cc.DeleteTopics(topic)
-			cc.Close()
-		}
-	})
-	return brokers, topic
-}
 
 func enqueue(t *testing.T, pool *pgxpool.Pool, campaignID, seq int64, commit bool) *campaignv1.Event {
 	t.Helper()
@@ -152,8 +76,8 @@ func runRelay(t *testing.T, r *outbox.Relay) {
 // the topic once, in its campaign's partition, in order; rolled-back ones
 // never do; published rows leave the outbox.
 func TestRelayPublishesCommittedEventsInOrder(t *testing.T) {
-	pool := scratchDB(t)
-	brokers, topic := scratchTopic(t, 6)
+	pool, _ := testkit.DB(t, outbox.Migrations())
+	brokers, topic := testkit.Topic(t, 6)
 	log := slog.New(slog.DiscardHandler)
 	writer := kafkax.NewWriter(brokers, topic, 64)
 	defer writer.Close()
@@ -227,8 +151,8 @@ func (f *flaky) WriteMessages(ctx context.Context, msgs ...kafka.Message) error 
 // TestRelayKeepsRowsUntilAcknowledged: while publishing fails, rows stay;
 // when it recovers, each is published.
 func TestRelayKeepsRowsUntilAcknowledged(t *testing.T) {
-	pool := scratchDB(t)
-	brokers, topic := scratchTopic(t, 1)
+	pool, _ := testkit.DB(t, outbox.Migrations())
+	brokers, topic := testkit.Topic(t, 1)
 	writer := kafkax.NewWriter(brokers, topic, 16)
 	defer writer.Close()
 	pub := &flaky{next: writer}
