@@ -1,0 +1,124 @@
+//go:build integration
+
+package content_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/outbox"
+	"github.com/campaign-live/campaign-live/pkg/testkit"
+	"github.com/campaign-live/campaign-live/pkg/writesvc"
+	"github.com/campaign-live/campaign-live/services/content/content"
+)
+
+var secret = []byte("wiring-secret")
+
+// TestWiring drives the real handler over a real database: a created
+// campaign and its outbox event are committed together, and refusals are
+// problem JSON that change nothing.
+func TestWiring(t *testing.T) {
+	pool, _ := testkit.DB(t, outbox.Migrations(), content.Migrations())
+	v, _ := auth.NewHS256(secret)
+	h, err := content.NewHandler(context.Background(), writesvc.Deps{Pool: pool, Verifier: v, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ada, _ := auth.Mint(secret, auth.User{ID: 7, Username: "ada"}, time.Minute)
+	bob, _ := auth.Mint(secret, auth.User{ID: 8, Username: "bob"}, time.Minute)
+
+	do := func(method, path, tok, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+
+	status, c := do("POST", "/api/campaigns", ada, `{"title":" Kiln ","description":"d","goal_amount":"1000.5","currency":"USD"}`)
+	if status != 201 || c["title"] != "Kiln" || c["goal_amount"] != "1000.50" || c["owner"].(map[string]any)["username"] != "ada" {
+		t.Fatalf("create: %d %v", status, c)
+	}
+	var payload []byte
+	if err := pool.QueryRow(context.Background(), `SELECT payload FROM outbox WHERE event_type = 'campaign'`).Scan(&payload); err != nil {
+		t.Fatalf("the campaign's event is not in the outbox: %v", err)
+	}
+	e, err := event.Unmarshal(payload)
+	if err != nil || e.GetCampaign().GetId() != int64(c["id"].(float64)) || e.GetCampaign().GetGoalAmount() != "1000.50" {
+		t.Fatalf("outbox event %v, %v does not describe %v", e, err, c)
+	}
+
+	_, private := do("POST", "/api/campaigns", ada, `{"title":"Secret","description":"","goal_amount":"10","currency":"EUR","private":true}`)
+	privatePath := "/api/campaigns/" + jsonID(private)
+	if status, _ := do("GET", privatePath, ada, ""); status != 200 {
+		t.Errorf("owner GET private campaign: %d, want 200", status)
+	}
+	if status, _ := do("GET", privatePath, bob, ""); status != 404 {
+		t.Errorf("other user GET private campaign: %d, want 404", status)
+	}
+	if _, list := do("GET", "/api/campaigns", "", ""); len(list["campaigns"].([]any)) != 1 {
+		t.Errorf("list shows %v, want only the public campaign", list)
+	}
+
+	refusals := []struct {
+		name, tok, body string
+		status          int
+		field           string
+	}{
+		{"no token", "", `{"title":"x","description":"","goal_amount":"1","currency":"USD"}`, 401, ""},
+		{"expired token", mustMint(t, -time.Minute), `{"title":"x","description":"","goal_amount":"1","currency":"USD"}`, 401, ""},
+		{"empty title", ada, `{"title":"  ","description":"","goal_amount":"1","currency":"USD"}`, 400, "title"},
+		{"float goal", ada, `{"title":"x","description":"","goal_amount":1,"currency":"USD"}`, 400, "goal_amount"},
+		{"bad currency", ada, `{"title":"x","description":"","goal_amount":"1","currency":"usd"}`, 400, "currency"},
+		{"malformed", ada, `{"title":`, 400, ""},
+		{"too large", ada, `{"title":"x","description":"` + strings.Repeat("a", 70<<10) + `","goal_amount":"1","currency":"USD"}`, 413, ""},
+	}
+	for _, tc := range refusals {
+		status, p := do("POST", "/api/campaigns", tc.tok, tc.body)
+		if status != tc.status || p["status"] != float64(tc.status) || (p["field"] != nil && p["field"] != tc.field) || (tc.field != "" && p["field"] != tc.field) {
+			t.Errorf("%s: %d %v, want %d naming %q", tc.name, status, p, tc.status, tc.field)
+		}
+	}
+	if status, _ := do("GET", "/api/campaigns/999999", "", ""); status != 404 {
+		t.Errorf("GET missing campaign: %d, want 404", status)
+	}
+	if status, _ := do("GET", "/api/campaigns/x1", "", ""); status != 400 {
+		t.Errorf("GET non-numeric id: %d, want 400", status)
+	}
+	var rows, events int
+	_ = pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM campaigns), (SELECT count(*) FROM outbox)`).Scan(&rows, &events)
+	if rows != 2 || events != 2 {
+		t.Fatalf("%d campaigns and %d events after the refusals, want 2 and 2", rows, events)
+	}
+}
+
+func mustMint(t *testing.T, ttl time.Duration) string {
+	tok, err := auth.Mint(secret, auth.User{ID: 7, Username: "ada"}, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func jsonID(m map[string]any) string {
+	b, _ := json.Marshal(m["id"])
+	return string(b)
+}
