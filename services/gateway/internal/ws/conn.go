@@ -1,0 +1,228 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
+)
+
+// conn is one browser socket watching one campaign.
+type conn struct {
+	ws       *websocket.Conn
+	campaign int64
+	user     *auth.User // nil: anonymous
+	cfg      *Config
+	obs      Observer
+
+	send chan *hub.Frame // deliveries and replies, drained by the writer
+
+	// ctx ends at the first close reason, which stops the writer and any
+	// wait of the join.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	closing atomic.Bool
+
+	mu   sync.Mutex
+	code int // close code to send; 0 when the peer is gone or closed first
+	text string
+	sent bool // the library already sent the close frame (read limit)
+
+	readerDone chan struct{}
+}
+
+func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, cfg *Config, obs Observer) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{
+		ws: ws, campaign: campaignID, user: user, cfg: cfg, obs: obs,
+		send: make(chan *hub.Frame, cfg.SendQueue),
+		ctx:  ctx, cancel: cancel,
+		readerDone: make(chan struct{}),
+	}
+}
+
+// Deliver offers f from the hub without blocking; a full queue means the
+// client does not keep up, and it is closed rather than waited for.
+func (c *conn) Deliver(f *hub.Frame) { c.enqueue(f) }
+
+func (c *conn) enqueue(f *hub.Frame) {
+	if c.closing.Load() {
+		return
+	}
+	select {
+	case c.send <- f:
+	default:
+		c.shut(websocket.CloseTryAgainLater, "slow consumer")
+	}
+}
+
+// shut records the first reason to close the socket and stops it.
+func (c *conn) shut(code int, text string) { c.shutWith(code, text, false) }
+
+func (c *conn) shutWith(code int, text string, sent bool) {
+	c.mu.Lock()
+	first := !c.closing.Load()
+	if first {
+		c.code, c.text, c.sent = code, text, sent
+		c.closing.Store(true)
+	}
+	c.mu.Unlock()
+	if first {
+		c.cancel()
+		c.obs.Closing(c.campaign, code)
+	}
+}
+
+func (c *conn) reason() (code int, text string, sent bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.code, c.text, c.sent
+}
+
+// readLoop reads until the connection fails or closes. Inbound messages get
+// their reply through the send queue; nothing is ever broadcast.
+func (c *conn) readLoop() {
+	defer close(c.readerDone)
+	c.ws.SetReadLimit(c.cfg.ReadLimit)
+	alive := func() error {
+		if c.closing.Load() {
+			return nil // keep the close grace set by finish
+		}
+		return c.ws.SetReadDeadline(time.Now().Add(c.cfg.PongWait))
+	}
+	_ = alive()
+	c.ws.SetPongHandler(func(string) error { return alive() })
+	for {
+		typ, data, err := c.ws.ReadMessage()
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// The library has sent close 1009 already.
+				c.shutWith(websocket.CloseMessageTooBig, "message too big", true)
+			} else {
+				c.shut(0, "")
+			}
+			return
+		}
+		if c.closing.Load() {
+			continue // read on until the client answers our close
+		}
+		_ = alive()
+		// Inbound rate limiting (close 1008) hooks in here.
+		if typ != websocket.TextMessage {
+			c.shut(websocket.ClosePolicyViolation, "binary messages are not accepted")
+			continue
+		}
+		c.enqueue(answer(data))
+	}
+}
+
+// writeLoop writes first, the socket's snapshot, then what the queue
+// brings, until the socket is shut.
+func (c *conn) writeLoop(first *hub.Frame) {
+	var last cursor.Position
+	if !c.write(first, &last) {
+		return
+	}
+	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case f := <-c.send:
+			if c.ctx.Err() != nil || !c.write(f, &last) {
+				return
+			}
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+				c.shut(0, "")
+				return
+			}
+		}
+	}
+}
+
+// write writes one frame; last is the position of the last event or
+// snapshot written. It returns false when the socket is done.
+func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
+	switch f.Kind {
+	case hub.Event:
+		if !last.Less(f.Pos) {
+			return true // in the snapshot already, or a duplicate
+		}
+	case hub.Barrier:
+		select {
+		case <-f.Resync.Done():
+		case <-c.ctx.Done():
+			return false
+		}
+		snap, err := f.Resync.Result()
+		switch {
+		case errors.Is(err, hub.ErrNotFound):
+			c.shut(CloseNoSuchCampaign, reasonNoSuchCampaign)
+			return false
+		case err != nil:
+			c.shut(websocket.CloseTryAgainLater, "campaign unavailable")
+			return false
+		}
+		if code, text := c.allowed(snap); code != 0 {
+			c.shut(code, text)
+			return false
+		}
+		f = snap
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	if err := c.ws.WritePreparedMessage(f.Msg); err != nil {
+		c.shut(0, "") // a failed write leaves nothing to send a close frame on
+		return false
+	}
+	if f.Kind == hub.Event || f.Kind == hub.Snapshot {
+		*last = f.Pos
+	}
+	return true
+}
+
+// allowed applies the private-campaign rule to a snapshot: only its owner
+// may watch a private campaign.
+func (c *conn) allowed(snap *hub.Frame) (code int, text string) {
+	if snap.Private && (c.user == nil || c.user.ID != snap.OwnerID) {
+		return CloseForbidden, "forbidden campaign"
+	}
+	return 0, ""
+}
+
+// finish closes the socket after the writer stopped: it sends the close
+// frame of the first reason, lingers until the client answers it (or the
+// grace ends) so that the client reads it rather than a reset, and closes
+// the connection.
+func (c *conn) finish() {
+	c.shut(0, "") // no-op when a reason was recorded; makes sure the reader stops
+	code, text, libSent := c.reason()
+	sent := libSent
+	if code != 0 && !sent {
+		err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text),
+			time.Now().Add(c.cfg.WriteTimeout))
+		sent = err == nil
+	}
+	if code != 0 && sent {
+		nc := c.ws.NetConn()
+		_ = nc.SetReadDeadline(time.Now().Add(c.cfg.CloseGrace))
+		<-c.readerDone
+		if libSent {
+			// The reader stopped at an oversized message whose rest is still
+			// on the wire: read it away, or closing would reset the
+			// connection before the client read the close frame.
+			_, _ = io.Copy(io.Discard, nc)
+		}
+	}
+	_ = c.ws.Close()
+	<-c.readerDone
+}

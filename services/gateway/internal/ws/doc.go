@@ -1,0 +1,45 @@
+// Package ws serves the browser's WebSocket, /ws/campaign/{id}/ (DESIGN.md
+// §2): the handshake checks, the per-socket join protocol, and the socket's
+// reader and writer.
+//
+// # Handshake
+//
+// The path must be /ws/campaign/{digits} with an optional trailing slash
+// (else 404). An Origin header, when present, must be in the allowlist
+// (else 403; clients that send none, which browsers never do, are let in).
+// A token, when present, must verify (else 401); without one the viewer is
+// anonymous. All of this is answered in HTTP before the upgrade.
+//
+// # Join (DESIGN.md §3.3)
+//
+// After the upgrade the socket is attached to its campaign's room in the hub
+// first, so deliveries queue up in its send queue from then on; then the
+// interest is acquired from the fanout link and acknowledged by every
+// stream; only then is the snapshot read. Its campaign_data frame is the
+// first frame written, and the writer then sends only events after the
+// snapshot's position, and never one at or before the last position it has
+// sent (fanout may push duplicates). A private campaign is shown only to its
+// owner (else close 4403), one without a view closes 4404, and a fanout that
+// does not answer closes 1013. `since=` is accepted; exact resume from
+// history plugs in at Handler.opening, and until then every connect gets a
+// fresh campaign_data.
+//
+// # Concurrency
+//
+// Each socket has two goroutines: a reader (inbound messages, pongs, the
+// read limit) and a writer, which is the HTTP handler's goroutine itself
+// after the upgrade. Only the writer writes data frames; replies to inbound
+// messages go through the same bounded send queue as deliveries. The hub
+// offers frames without blocking: a full queue closes the socket with 1013
+// and never slows the dispatcher or other sockets. Every write has a
+// deadline; pings go every 9/10 of the pong wait. Close frames go through
+// WriteControl, which is safe beside the writer.
+//
+// # Lifecycle and close
+//
+// A socket ends on the first close reason (shut): the writer stops, sends
+// the close frame, waits a short grace for the client's close so the client
+// reads it rather than a TCP reset, closes the connection, detaches from the
+// room and releases the interest. Drain closes every socket with 1012 and
+// waits for them under a deadline, then cuts what is left.
+package ws

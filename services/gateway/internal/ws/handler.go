@@ -1,0 +1,303 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/pkg/problem"
+	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
+)
+
+// Config is the socket policy.
+type Config struct {
+	AllowedOrigins []string      // exact origins, such as http://localhost:8080
+	WriteTimeout   time.Duration // deadline of every write
+	PongWait       time.Duration // silence after which a client is gone; pings go every 9/10 of it
+	ReadLimit      int64         // largest inbound message; larger closes 1009
+	SendQueue      int           // frames queued per socket; a full queue closes 1013
+	CloseGrace     time.Duration // how long a closing socket waits for the client's close; 2s when zero
+}
+
+// Fanout is what sockets need from the fanout instances; *fanoutlink.Link
+// is one.
+type Fanout interface {
+	// Acquire registers interest in a campaign and returns once it is in
+	// force; release undoes it.
+	Acquire(ctx context.Context, campaignID int64) (release func(), err error)
+	Snapshot(ctx context.Context, campaignID int64) (*campaignv1.SnapshotResponse, error)
+}
+
+// Observer is told about sockets: the seam for metrics.
+type Observer interface {
+	Opened(campaignID int64)
+	// Closing reports the first reason a socket closes: the close code it
+	// is sent, or 0 when the client went away or closed first.
+	Closing(campaignID int64, code int)
+	Closed(campaignID int64)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Opened(int64)       {}
+func (nopObserver) Closing(int64, int) {}
+func (nopObserver) Closed(int64)       {}
+
+// Handler serves /ws/campaign/{id}/. It is safe for concurrent use.
+type Handler struct {
+	cfg      Config
+	hub      *hub.Hub
+	fanout   Fanout
+	verifier *auth.Verifier
+	log      *slog.Logger
+	obs      Observer
+	origins  map[string]bool
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+	wg       sync.WaitGroup
+}
+
+// NewHandler returns the WebSocket handler. obs may be nil.
+func NewHandler(cfg Config, h *hub.Hub, f Fanout, v *auth.Verifier, log *slog.Logger, obs Observer) *Handler {
+	if cfg.CloseGrace <= 0 {
+		cfg.CloseGrace = 2 * time.Second
+	}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	origins := make(map[string]bool, len(cfg.AllowedOrigins))
+	for _, o := range cfg.AllowedOrigins {
+		origins[strings.ToLower(o)] = true
+	}
+	return &Handler{
+		cfg: cfg, hub: h, fanout: f, verifier: v, log: log, obs: obs, origins: origins,
+		upgrader: websocket.Upgrader{
+			// Inbound messages are tiny, and data frames are written as
+			// prepared messages straight to the connection, so small
+			// buffers do; the write buffer is only borrowed from the pool.
+			ReadBufferSize:  512,
+			WriteBufferSize: 1024,
+			WriteBufferPool: &sync.Pool{},
+			// ServeHTTP checked the origin against the allowlist already.
+			CheckOrigin: func(*http.Request) bool { return true },
+		},
+		conns: make(map[*conn]struct{}),
+	}
+}
+
+var (
+	errNotFound = problem.New(problem.NotFound, "not found")
+	errOrigin   = problem.New(problem.Forbidden, "origin not allowed")
+)
+
+// ServeHTTP checks the handshake and runs the socket until it closes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, ok := campaignID(r.URL.Path)
+	if !ok {
+		problem.Write(w, errNotFound)
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" && !h.origins[strings.ToLower(o)] {
+		problem.Write(w, errOrigin)
+		return
+	}
+	var user *auth.User
+	if tok := auth.TokenFromRequest(r); tok != "" {
+		u, err := h.verifier.Verify(tok)
+		if err != nil {
+			problem.Write(w, err) // 401; the token itself is never logged
+			return
+		}
+		user = &u
+	}
+	if h.Draining() {
+		writeUnavailable(w)
+		return
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered the request
+	}
+	h.serve(ws, id, user, r.URL.Query().Get("since"))
+}
+
+// campaignID reads the id from /ws/campaign/{digits} or /ws/campaign/{digits}/.
+func campaignID(path string) (int64, bool) {
+	rest, ok := strings.CutPrefix(path, "/ws/campaign/")
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" {
+		return 0, false
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, false
+	}
+	return id, true
+}
+
+func writeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_ = json.NewEncoder(w).Encode(problem.Body{
+		Type: "about:blank", Title: "draining", Status: http.StatusServiceUnavailable,
+	})
+}
+
+// serve runs one upgraded socket: the join of DESIGN.md §3.3, then the
+// writer, on this goroutine.
+func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, since string) {
+	c := newConn(ws, campaignID, user, &h.cfg, h.obs)
+	go c.readLoop()
+	if !h.track(c) {
+		c.shut(websocket.CloseServiceRestart, "service restart") // draining began during the handshake
+		c.finish()
+		return
+	}
+	defer h.untrack(c)
+	defer c.finish()
+
+	// Attach first: from here deliveries queue up in c.send, so none is
+	// missed between the acknowledgement and the snapshot.
+	sub := h.hub.Attach(campaignID, c)
+	defer h.hub.Detach(sub)
+
+	release, err := h.fanout.Acquire(c.ctx, campaignID)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			h.log.Warn("subscribe failed", "campaign_id", campaignID, "err", err)
+		}
+		c.shut(websocket.CloseTryAgainLater, "try again later")
+		return
+	}
+	defer release()
+
+	first, code, text := h.opening(c, since)
+	if code != 0 {
+		c.shut(code, text)
+		return
+	}
+	c.writeLoop(first)
+}
+
+// opening returns the socket's first frame, a fresh campaign_data, or the
+// close code that ends the socket instead.
+//
+// since is the client's resume cursor. Exact resume (replay the events after
+// it from recent history, then {"type":"resumed"}) plugs in here; until
+// history is served, a resuming client gets a fresh campaign_data, which the
+// contract allows when a resume cannot be exact.
+func (h *Handler) opening(c *conn, since string) (first *hub.Frame, code int, text string) {
+	_ = since
+	resp, err := h.fanout.Snapshot(c.ctx, c.campaign)
+	switch {
+	case c.ctx.Err() != nil:
+		return nil, websocket.CloseGoingAway, "" // shut already; its reason wins
+	case err != nil:
+		h.log.Warn("snapshot failed", "campaign_id", c.campaign, "err", err)
+		return nil, websocket.CloseTryAgainLater, "campaign unavailable"
+	case !resp.GetFound():
+		return nil, CloseNoSuchCampaign, reasonNoSuchCampaign
+	}
+	snap, err := hub.SnapshotFrame(resp)
+	if err != nil {
+		h.log.Error("bad snapshot", "campaign_id", c.campaign, "err", err)
+		return nil, websocket.CloseInternalServerErr, "internal error"
+	}
+	if code, text := c.allowed(snap); code != 0 {
+		return nil, code, text
+	}
+	return snap, 0, ""
+}
+
+func (h *Handler) track(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	h.obs.Opened(c.campaign)
+	return true
+}
+
+func (h *Handler) untrack(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+	h.obs.Closed(c.campaign)
+	h.wg.Done()
+}
+
+// Sockets returns how many sockets are open.
+func (h *Handler) Sockets() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
+}
+
+// Draining reports whether Drain has begun.
+func (h *Handler) Draining() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.draining
+}
+
+// Drain refuses new sockets, closes every open one with 1012 (service
+// restart) and waits for them to finish closing until ctx ends; then it
+// cuts the connections that are left.
+func (h *Handler) Drain(ctx context.Context) {
+	h.mu.Lock()
+	h.draining = true
+	n := len(h.conns)
+	for c := range h.conns {
+		c.shut(websocket.CloseServiceRestart, "service restart")
+	}
+	h.mu.Unlock()
+	h.log.Info("draining sockets", "sockets", n)
+
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	h.log.Warn("drain deadline: cutting sockets", "sockets", len(h.conns))
+	for c := range h.conns {
+		_ = c.ws.Close()
+	}
+	h.mu.Unlock()
+	// Cut connections fail every pending read and write at once.
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}

@@ -1,0 +1,38 @@
+// Command gateway serves the browser's WebSocket, /ws/campaign/{id}/: it
+// keeps a Watch stream to every fanout instance, sends each socket its
+// campaign's snapshot and then the campaign's events, and drains its
+// sockets with 1012 on SIGTERM.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/campaign-live/campaign-live/pkg/app"
+)
+
+func main() {
+	log := app.Logger("gateway")
+	app.Main(log, func(ctx context.Context) error { return run(ctx, log, app.NewEnv()) })
+}
+
+// run reads the configuration and, only when it is valid, listens and
+// serves until ctx ends.
+func run(ctx context.Context, log *slog.Logger, env *app.Env) error {
+	cfg, err := loadConfig(env)
+	if err != nil {
+		return err
+	}
+	wsLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen HTTP_ADDR: %w", err)
+	}
+	opsLn, err := net.Listen("tcp", cfg.OpsAddr)
+	if err != nil {
+		_ = wsLn.Close()
+		return fmt.Errorf("listen OPS_ADDR: %w", err)
+	}
+	return serve(ctx, log, cfg, wsLn, opsLn)
+}
