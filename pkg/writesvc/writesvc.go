@@ -3,8 +3,9 @@
 // (content, contribution, comment, milestone).
 //
 // Run reads the common configuration, opens and migrates the service's
-// database, then runs three parts together until a signal: the REST server,
-// the outbox relay and the ops server. A service supplies only its name, its
+// database, then runs its parts together until a signal: the REST server,
+// the outbox relay, the ops server and, for services that keep a campaign
+// replica or consume events, a consumer (pkg/consumer). A service supplies only its name, its
 // migrations and a function that builds its HTTP handler.
 package writesvc
 
@@ -15,13 +16,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/consumer"
+	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/outbox"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
+	"github.com/campaign-live/campaign-live/pkg/replica"
 )
 
 // Deps are what a service's handler is built from.
@@ -30,6 +36,8 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Log      *slog.Logger
 	Env      *app.Env // for the service's own settings; read them in Handler
+	// Campaigns reads the campaign replica; nil unless Service.Replica.
+	Campaigns *replica.Lookup
 }
 
 // Service describes one writing service.
@@ -39,8 +47,14 @@ type Service struct {
 	OpsAddr    string // default of OPS_ADDR
 	Migrations pgdb.Migrations
 	Handler    func(ctx context.Context, d Deps) (http.Handler, error)
-	// Parts are extra long-running parts, such as a consumer.
-	Parts func(d Deps, g *app.Group) error
+	// Replica keeps a replica of the campaigns from the topic, in the
+	// service's database, for Deps.Campaigns.
+	Replica bool
+	// Consume, if set, receives the events of ConsumeTypes too, in the same
+	// consumer group as the replica and with the same exactly-once
+	// machinery (pkg/consumer). It implies Replica.
+	Consume      func(d Deps) consumer.Handler
+	ConsumeTypes []string
 }
 
 // Main runs s as the process's service.
@@ -61,7 +75,10 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 		grace    = env.Duration("SHUTDOWN_TIMEOUT", 20*time.Second)
 		poll     = env.Duration("OUTBOX_POLL", time.Second)
 		batch    = env.Int("OUTBOX_BATCH", 256, 1, 10000)
+		group    = env.String("KAFKA_GROUP", s.Name)
+		wait     = env.Duration("REPLICA_WAIT", 2*time.Second)
 	)
+	consumes := s.Replica || s.Consume != nil
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -74,11 +91,18 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, log, outbox.Migrations(), s.Migrations); err != nil {
+	sets := []pgdb.Migrations{outbox.Migrations()}
+	if consumes {
+		sets = append(sets, consumer.Migrations(), replica.Migrations())
+	}
+	if err := pgdb.Migrate(ctx, pool, log, append(sets, s.Migrations)...); err != nil {
 		return err
 	}
 
 	d := Deps{Pool: pool, Verifier: verifier, Log: log, Env: env}
+	if consumes {
+		d.Campaigns = replica.NewLookup(pool, wait)
+	}
 	handler, err := s.Handler(ctx, d)
 	if err != nil {
 		return err
@@ -89,10 +113,12 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
 
 	g := app.NewGroup(ctx)
-	if s.Parts != nil {
-		if err := s.Parts(d, g); err != nil {
-			return err
-		}
+	if consumes {
+		c := consumer.New(consumer.Config{
+			Brokers: brokers, Topic: topic, Group: group, Pool: pool, Log: log,
+			Types: append([]string{event.TypeCampaign}, s.ConsumeTypes...), Handler: eventHandler(d, s),
+		})
+		g.Go("consumer", c.Run)
 	}
 	if err := env.Err(); err != nil {
 		return err
@@ -101,4 +127,24 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	g.Go("ops", func(ctx context.Context) error { return app.ServeHTTP(ctx, log, "ops", opsAddr, ops, grace) })
 	g.Go("outbox relay", relay.Run)
 	return g.Wait()
+}
+
+// eventHandler applies campaign events to the replica and hands the others to
+// the service's own handler.
+func eventHandler(d Deps, s Service) consumer.Handler {
+	var own consumer.Handler
+	if s.Consume != nil {
+		own = s.Consume(d)
+	}
+	return func(ctx context.Context, tx pgx.Tx, e *campaignv1.Event) error {
+		if e.GetType() == event.TypeCampaign {
+			if err := replica.Apply(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		if own == nil {
+			return nil
+		}
+		return own(ctx, tx, e)
+	}
 }
