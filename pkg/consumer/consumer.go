@@ -27,7 +27,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"slices"
 	"time"
@@ -46,8 +45,7 @@ var migrations embed.FS
 
 // Migrations is the offsets table's migration set.
 func Migrations() pgdb.Migrations {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return pgdb.Migrations{Table: "consumer_schema_version", FS: sub}
+	return pgdb.Embedded(migrations, "consumer_schema_version")
 }
 
 // Handler applies one event inside tx.

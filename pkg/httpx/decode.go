@@ -114,3 +114,8 @@ func PathID(r *http.Request, name string) (int64, error) {
 	}
 	return id, nil
 }
+
+// NotFound answers every unrouted request with problem JSON.
+func NotFound(w http.ResponseWriter, _ *http.Request) {
+	problem.Write(w, problem.New(problem.NotFound, "not found"))
+}

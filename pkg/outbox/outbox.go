@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"log/slog"
 	"time"
 
@@ -25,8 +24,7 @@ var migrations embed.FS
 // Migrations is the outbox table's migration set, to apply beside a
 // service's own.
 func Migrations() pgdb.Migrations {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return pgdb.Migrations{Table: "outbox_schema_version", FS: sub}
+	return pgdb.Embedded(migrations, "outbox_schema_version")
 }
 
 const channel = "outbox"

@@ -94,3 +94,13 @@ func migrate(ctx context.Context, db *sql.DB, log *slog.Logger, set Migrations) 
 	}
 	return nil
 }
+
+// Embedded returns the migration set in the `migrations` folder of fsys
+// (an embed.FS with `//go:embed migrations/*.sql`), recorded in table.
+func Embedded(fsys fs.FS, table string) Migrations {
+	sub, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		panic(fmt.Sprintf("pgdb: embedded migrations: %v", err)) // a build mistake, not a runtime condition
+	}
+	return Migrations{Table: table, FS: sub}
+}

@@ -19,7 +19,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,8 +35,7 @@ var migrations embed.FS
 
 // Migrations is the replica table's migration set.
 func Migrations() pgdb.Migrations {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return pgdb.Migrations{Table: "replica_schema_version", FS: sub}
+	return pgdb.Embedded(migrations, "replica_schema_version")
 }
 
 // ErrCampaignNotFound reports a campaign that does not exist (or is not

@@ -10,9 +10,12 @@ package testkit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strconv"
@@ -118,4 +121,54 @@ func Topic(t testing.TB, partitions int) (brokers []string, topic string) {
 		_ = cc.DeleteTopics(topic)
 	})
 	return brokers, topic
+}
+
+// API serves a handler under test on a loopback port for the test's life.
+type API struct {
+	t   testing.TB
+	URL string
+}
+
+// Serve starts h.
+func Serve(t testing.TB, h http.Handler) *API {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &API{t: t, URL: srv.URL}
+}
+
+// Do sends a JSON request with an optional bearer token and returns the
+// status and the decoded JSON object of the answer (nil if it is not one).
+func (a *API) Do(method, path, token, body string) (int, map[string]any) {
+	a.t.Helper()
+	return a.DoHeader(method, path, token, body, nil)
+}
+
+// DoHeader is Do with extra request headers.
+func (a *API) DoHeader(method, path, token, body string, header http.Header) (int, map[string]any) {
+	a.t.Helper()
+	req, err := http.NewRequest(method, a.URL+path, strings.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// JSON renders v as compact JSON, for comparing decoded values in failures.
+func JSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -2,11 +2,13 @@ package content
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/kitx"
 )
 
 // Set collects the service's endpoints.
@@ -16,10 +18,11 @@ type Set struct {
 	ListCampaigns  endpoint.Endpoint
 }
 
-// NewSet wraps each method of s in an endpoint with its auth rule.
-func NewSet(s Service, v *auth.Verifier) Set {
+// NewSet wraps each method of s in an endpoint with its auth rule and
+// logging.
+func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
 	return Set{
-		CreateCampaign: auth.Require(v)(makeCreateCampaign(s)),
+		CreateCampaign: kitx.Logging(log, "create_campaign")(auth.Require(v)(makeCreateCampaign(s))),
 		GetCampaign:    auth.Optional(v)(makeGetCampaign(s)),
 		ListCampaigns:  makeListCampaigns(s),
 	}

@@ -4,10 +4,7 @@ package content_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -32,26 +29,9 @@ func TestWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	do := testkit.Serve(t, h).Do
 	ada, _ := auth.Mint(secret, auth.User{ID: 7, Username: "ada"}, time.Minute)
 	bob, _ := auth.Mint(secret, auth.User{ID: 8, Username: "bob"}, time.Minute)
-
-	do := func(method, path, tok, body string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
 
 	status, c := do("POST", "/api/campaigns", ada, `{"title":" Kiln ","description":"d","goal_amount":"1000.5","currency":"USD"}`)
 	if status != 201 || c["title"] != "Kiln" || c["goal_amount"] != "1000.50" || c["owner"].(map[string]any)["username"] != "ada" {
@@ -67,7 +47,7 @@ func TestWiring(t *testing.T) {
 	}
 
 	_, private := do("POST", "/api/campaigns", ada, `{"title":"Secret","description":"","goal_amount":"10","currency":"EUR","private":true}`)
-	privatePath := "/api/campaigns/" + jsonID(private)
+	privatePath := "/api/campaigns/" + testkit.JSON(private["id"])
 	if status, _ := do("GET", privatePath, ada, ""); status != 200 {
 		t.Errorf("owner GET private campaign: %d, want 200", status)
 	}
@@ -116,9 +96,4 @@ func mustMint(t *testing.T, ttl time.Duration) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-func jsonID(m map[string]any) string {
-	b, _ := json.Marshal(m["id"])
-	return string(b)
 }

@@ -2,11 +2,13 @@ package contribution
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/kitx"
 )
 
 // Set collects the service's endpoints.
@@ -14,9 +16,10 @@ type Set struct {
 	Contribute endpoint.Endpoint
 }
 
-// NewSet wraps each method of s in an endpoint with its auth rule.
-func NewSet(s Service, v *auth.Verifier) Set {
-	return Set{Contribute: auth.Require(v)(makeContribute(s))}
+// NewSet wraps each method of s in an endpoint with its auth rule and
+// logging.
+func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
+	return Set{Contribute: kitx.Logging(log, "contribute")(auth.Require(v)(makeContribute(s)))}
 }
 
 type contributeRequest struct {

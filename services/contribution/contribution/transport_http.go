@@ -3,12 +3,10 @@ package contribution
 import (
 	"context"
 	"embed"
-	"io/fs"
 	"net/http"
 
-	httptransport "github.com/go-kit/kit/transport/http"
-
 	"github.com/campaign-live/campaign-live/pkg/httpx"
+	"github.com/campaign-live/campaign-live/pkg/kitx"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 	"github.com/campaign-live/campaign-live/pkg/writesvc"
 )
@@ -17,25 +15,15 @@ import (
 var migrations embed.FS
 
 // Migrations is the service's schema.
-func Migrations() pgdb.Migrations {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return pgdb.Migrations{Table: "contribution_schema_version", FS: sub}
-}
+func Migrations() pgdb.Migrations { return pgdb.Embedded(migrations, "contribution_schema_version") }
 
 // NewHandler builds the service from its dependencies and routes it.
 func NewHandler(_ context.Context, d writesvc.Deps) (http.Handler, error) {
-	var s Service = NewService(NewStore(d.Pool))
-	s = LoggingMiddleware(d.Log)(s)
-	return MakeHTTPHandler(NewSet(s, d.Verifier), d), nil
-}
-
-// MakeHTTPHandler routes the REST API to the endpoints.
-func MakeHTTPHandler(set Set, d writesvc.Deps) http.Handler {
+	set := NewSet(NewService(NewStore(d.Pool)), d.Verifier, d.Log)
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/campaigns/{id}/contributions", httptransport.NewServer(set.Contribute,
-		decodeContribute, httpx.EncodeJSON(d.Log, http.StatusCreated), httpx.ServerOptions(d.Log)...))
+	mux.Handle("POST /api/campaigns/{id}/contributions", kitx.Server(d.Log, set.Contribute, decodeContribute, http.StatusCreated))
 	mux.HandleFunc("/", httpx.NotFound)
-	return mux
+	return mux, nil
 }
 
 func decodeContribute(_ context.Context, r *http.Request) (any, error) {

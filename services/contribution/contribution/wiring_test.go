@@ -4,11 +4,7 @@ package contribution_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,30 +27,14 @@ func TestWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	api := testkit.Serve(t, h)
+	post := func(path, tok, body string) (int, map[string]any) { return api.Do("POST", path, tok, body) }
 	grace, _ := auth.Mint(secret, auth.User{ID: 22, Username: "grace"}, time.Minute)
-
-	post := func(path, tok, body string) (int, map[string]any) {
-		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
 
 	status, c := post("/api/campaigns/42/contributions", grace, `{"amount":"0.1","currency":"USD"}`)
 	want := map[string]any{"campaign": 42.0, "amount": "0.10", "currency": "USD", "user": map[string]any{"id": 22.0, "username": "grace"}}
 	for k, v := range want {
-		if b1, b2 := mustJSON(c[k]), mustJSON(v); status != 201 || b1 != b2 {
+		if b1, b2 := testkit.JSON(c[k]), testkit.JSON(v); status != 201 || b1 != b2 {
 			t.Fatalf("contribute: %d, %s = %s, want %s", status, k, b1, b2)
 		}
 	}
@@ -89,9 +69,4 @@ func TestWiring(t *testing.T) {
 	if rows != 1 || events != 1 {
 		t.Fatalf("%d contributions and %d events after the refusals, want 1 and 1", rows, events)
 	}
-}
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
