@@ -266,3 +266,16 @@ func (s *Server) Snapshot(_ context.Context, req *campaignv1.SnapshotRequest) (*
 	}
 	return &campaignv1.SnapshotResponse{Found: false}, nil
 }
+
+// Eventually polls cond until it holds, failing the test after 10 seconds
+// (a hang guard, not a timing assertion).
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
