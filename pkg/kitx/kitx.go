@@ -77,3 +77,21 @@ func Logging(log *slog.Logger, name string) endpoint.Middleware {
 func Server(log *slog.Logger, e endpoint.Endpoint, dec httptransport.DecodeRequestFunc, status int) *httptransport.Server {
 	return httptransport.NewServer(e, dec, EncodeJSON(log, status), ServerOptions(log)...)
 }
+
+// Response is an endpoint's response: a value to write as the JSON body, or
+// the business error that replaces it (endpoint.Failer).
+type Response[T any] struct {
+	Value T
+	Err   error
+}
+
+// Failed implements endpoint.Failer.
+func (r Response[T]) Failed() error { return r.Err }
+
+// Body implements Bodied.
+func (r Response[T]) Body() any { return r.Value }
+
+var _ endpoint.Failer = Response[int]{}
+
+// Respond returns the Response of a service call, for endpoints' return.
+func Respond[T any](v T, err error) (any, error) { return Response[T]{Value: v, Err: err}, nil }

@@ -244,3 +244,24 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	}
 	return len(batch), nil
 }
+
+// Write runs fn in a transaction and enqueues the events it returns in the
+// same transaction: the rows fn writes and their events commit together or
+// not at all.
+func Write(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) ([]*campaignv1.Event, error)) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		events, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := Enqueue(ctx, tx, e, traceparent(ctx)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// traceparent is the request's trace context, once tracing is wired in.
+func traceparent(context.Context) string { return "" }

@@ -30,22 +30,11 @@ func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
 
 type createCampaignRequest struct{ NewCampaign }
 
-type campaignResponse struct {
-	Campaign event.CampaignData
-	Err      error `json:"-"`
-}
-
-func (r campaignResponse) Failed() error { return r.Err }
-func (r campaignResponse) Body() any     { return r.Campaign }
-
-var _ endpoint.Failer = campaignResponse{}
-
 func makeCreateCampaign(s Service) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(createCampaignRequest)
 		u, _ := auth.UserFrom(ctx)
-		c, err := s.CreateCampaign(ctx, u, req.NewCampaign)
-		return campaignResponse{Campaign: c, Err: err}, nil
+		return kitx.Respond(s.CreateCampaign(ctx, u, req.NewCampaign))
 	}
 }
 
@@ -62,20 +51,18 @@ func makeGetCampaign(s Service) endpoint.Endpoint {
 				err = ErrCampaignNotFound
 			}
 		}
-		return campaignResponse{Campaign: c, Err: err}, nil
+		return kitx.Respond(c, err)
 	}
 }
 
-type listCampaignsResponse struct {
+// campaignList is the body of GET /api/campaigns.
+type campaignList struct {
 	Campaigns []event.CampaignData `json:"campaigns"`
-	Err       error                `json:"-"`
 }
-
-func (r listCampaignsResponse) Failed() error { return r.Err }
 
 func makeListCampaigns(s Service) endpoint.Endpoint {
 	return func(ctx context.Context, _ any) (any, error) {
 		cs, err := s.ListCampaigns(ctx)
-		return listCampaignsResponse{Campaigns: cs, Err: err}, nil
+		return kitx.Respond(campaignList{Campaigns: cs}, err)
 	}
 }

@@ -36,7 +36,7 @@ func scanCampaign(row pgx.Row) (event.CampaignData, error) {
 // CreateCampaign inserts the campaign and its event in one transaction.
 func (s *PGStore) CreateCampaign(ctx context.Context, owner auth.User, n NewCampaign) (event.CampaignData, error) {
 	var c event.CampaignData
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := outbox.Write(ctx, s.pool, func(tx pgx.Tx) ([]*campaignv1.Event, error) {
 		var err error
 		c, err = scanCampaign(tx.QueryRow(ctx, `
 			INSERT INTO campaigns (title, description, goal_amount, currency, owner_id, owner_username, private)
@@ -44,13 +44,10 @@ func (s *PGStore) CreateCampaign(ctx context.Context, owner auth.User, n NewCamp
 			RETURNING `+campaignColumns,
 			n.Title, n.Description, n.GoalAmount, n.Currency, owner.ID, owner.Username, n.Private))
 		if err != nil {
-			return fmt.Errorf("insert campaign: %w", err)
+			return nil, fmt.Errorf("insert campaign: %w", err)
 		}
 		e, err := event.New("content", c.ID, c.CreatedAt.Time, campaignPB(c))
-		if err != nil {
-			return err
-		}
-		return outbox.Enqueue(ctx, tx, e, "")
+		return []*campaignv1.Event{e}, err
 	})
 	return c, err
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
-	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/kitx"
 )
 
@@ -27,21 +26,10 @@ type contributeRequest struct {
 	NewContribution
 }
 
-type contributeResponse struct {
-	Contribution event.ContributionData
-	Err          error `json:"-"`
-}
-
-func (r contributeResponse) Failed() error { return r.Err }
-func (r contributeResponse) Body() any     { return r.Contribution }
-
-var _ endpoint.Failer = contributeResponse{}
-
 func makeContribute(s Service) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(contributeRequest)
 		u, _ := auth.UserFrom(ctx)
-		c, err := s.Contribute(ctx, u, req.CampaignID, req.NewContribution)
-		return contributeResponse{Contribution: c, Err: err}, nil
+		return kitx.Respond(s.Contribute(ctx, u, req.CampaignID, req.NewContribution))
 	}
 }

@@ -25,24 +25,21 @@ func NewStore(pool *pgxpool.Pool) *PGStore { return &PGStore{pool: pool} }
 // transaction.
 func (s *PGStore) CreateContribution(ctx context.Context, by auth.User, campaignID int64, n NewContribution) (event.ContributionData, error) {
 	c := event.ContributionData{Campaign: campaignID, User: event.User{ID: by.ID, Username: by.Username}}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := outbox.Write(ctx, s.pool, func(tx pgx.Tx) ([]*campaignv1.Event, error) {
 		var created time.Time
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO contributions (campaign_id, user_id, username, amount, currency)
 			VALUES ($1, $2, $3, $4, $5)
 			RETURNING id, amount::text, currency, created_at`,
 			campaignID, by.ID, by.Username, n.Amount, n.Currency).Scan(&c.ID, &c.Amount, &c.Currency, &created); err != nil {
-			return fmt.Errorf("insert contribution: %w", err)
+			return nil, fmt.Errorf("insert contribution: %w", err)
 		}
 		c.CreatedAt = event.Time{Time: created.UTC()}
 		e, err := event.New("contribution", campaignID, created, &campaignv1.Contribution{
 			Id: c.ID, CampaignId: campaignID, User: &campaignv1.User{Id: by.ID, Username: by.Username},
 			Amount: c.Amount, Currency: c.Currency, CreatedAt: timestamppb.New(created),
 		})
-		if err != nil {
-			return err
-		}
-		return outbox.Enqueue(ctx, tx, e, "")
+		return []*campaignv1.Event{e}, err
 	})
 	return c, err
 }
