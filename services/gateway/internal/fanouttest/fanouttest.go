@@ -41,7 +41,7 @@ type Server struct {
 type watch struct {
 	stream   campaignv1.Fanout_WatchServer
 	sendMu   sync.Mutex
-	closed   bool // the handler returned: Send is no longer allowed
+	closed   bool           // the handler returned: Send is no longer allowed
 	interest map[int64]bool // guarded by Server.mu
 	kill     chan struct{}
 }

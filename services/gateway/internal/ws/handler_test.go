@@ -616,5 +616,3 @@ func TestClientCloseReleasesInterest(t *testing.T) {
 	fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 && s.hub.Watchers(1) == 0 })
 	fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
 }
-
-

@@ -1,0 +1,226 @@
+package fanoutlink
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
+)
+
+// recSink records deliveries and resyncs.
+type recSink struct {
+	mu         sync.Mutex
+	deliveries []int64 // offsets
+	resyncs    [][]int64
+}
+
+func (s *recSink) Deliver(d *campaignv1.Delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = append(s.deliveries, d.GetPosition().GetOffset())
+}
+
+func (s *recSink) Reconnected(_ context.Context, ids []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resyncs = append(s.resyncs, slices.Sorted(slices.Values(ids)))
+}
+
+func (s *recSink) snapshot() ([]int64, [][]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.deliveries), slices.Clone(s.resyncs)
+}
+
+func start(t *testing.T, n int, opts Options) (*Link, []*fanouttest.Server, *recSink) {
+	t.Helper()
+	var fans []*fanouttest.Server
+	var addrs []string
+	for range n {
+		f := fanouttest.Start(t)
+		fans = append(fans, f)
+		addrs = append(addrs, f.Addr())
+	}
+	opts.MinBackoff, opts.MaxBackoff = 5*time.Millisecond, 20*time.Millisecond
+	l, err := New(addrs, slog.New(slog.DiscardHandler), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recSink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.Run(ctx, sink)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = l.Close()
+	})
+	fanouttest.Eventually(t, "every stream up", func() bool { return l.Up() == n })
+	return l, fans, sink
+}
+
+func at(off int64) cursor.Position { return cursor.Position{Epoch: 1, Offset: off} }
+
+func TestAcquireSubscribesOnEveryStreamOnce(t *testing.T) {
+	l, fans, _ := start(t, 2, Options{})
+	ctx := context.Background()
+
+	release1, err := l.Acquire(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fans {
+		// Acquire returned after both acks, so both have the interest.
+		if got := f.Interested(7); got != 1 {
+			t.Errorf("fanout %d: %d streams interested in 7, want 1", i, got)
+		}
+	}
+	release2, err := l.Acquire(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fans {
+		if got := len(f.Subscribes()); got != 1 {
+			t.Errorf("fanout %d got %d Subscribes, want 1 (interest is counted)", i, got)
+		}
+	}
+	release1()
+	release1() // only once counts
+	for i, f := range fans {
+		if got := f.Interested(7); got != 1 {
+			t.Errorf("fanout %d lost the interest with a watcher left", i)
+		}
+	}
+	release2()
+	for _, f := range fans {
+		fanouttest.Eventually(t, "Unsubscribe", func() bool { return f.Interested(7) == 0 })
+	}
+}
+
+func TestAcquireWaitsForEveryAck(t *testing.T) {
+	l, fans, _ := start(t, 2, Options{SubscribeTimeout: time.Minute})
+	fans[1].HoldAcks(true)
+
+	got := make(chan error, 1)
+	go func() {
+		_, err := l.Acquire(context.Background(), 7)
+		got <- err
+	}()
+	fanouttest.Eventually(t, "both Subscribes", func() bool {
+		return fans[0].Interested(7) == 1 && fans[1].Interested(7) == 1
+	})
+	select {
+	case err := <-got:
+		t.Fatalf("Acquire returned %v before the second ack", err)
+	default:
+	}
+	// A stream that breaks is not waited for: it gets the interest again
+	// when it is back.
+	fans[1].Drop()
+	if err := <-got; err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+}
+
+func TestAcquireTimesOut(t *testing.T) {
+	l, fans, _ := start(t, 1, Options{SubscribeTimeout: 20 * time.Millisecond})
+	fans[0].HoldAcks(true)
+	if _, err := l.Acquire(context.Background(), 7); !errors.Is(err, ErrSubscribeTimeout) {
+		t.Fatalf("Acquire error %v, want ErrSubscribeTimeout", err)
+	}
+	fanouttest.Eventually(t, "Unsubscribe after the timeout", func() bool { return fans[0].Interested(7) == 0 })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Acquire(ctx, 8); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Acquire with a canceled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestReconnectResendsInterestAndResyncs(t *testing.T) {
+	l, fans, sink := start(t, 2, Options{})
+	for _, id := range []int64{3, 4} {
+		if _, err := l.Acquire(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(fans[0].Subscribes())
+	fans[0].Drop()
+	fanouttest.Eventually(t, "the interest re-sent", func() bool {
+		return fans[0].Interested(3) == 1 && fans[0].Interested(4) == 1
+	})
+	subs := fans[0].Subscribes()[before:]
+	if len(subs) != 1 || !slices.Equal(slices.Sorted(slices.Values(subs[0].GetCampaignIds())), []int64{3, 4}) {
+		t.Fatalf("Subscribes after reconnect = %v, want one for [3 4]", subs)
+	}
+	fanouttest.Eventually(t, "the resync", func() bool {
+		_, resyncs := sink.snapshot()
+		return len(resyncs) == 1
+	})
+	if _, resyncs := sink.snapshot(); !slices.Equal(resyncs[0], []int64{3, 4}) {
+		t.Errorf("resynced %v, want [3 4]", resyncs[0])
+	}
+	if got := len(fans[1].Subscribes()); got != 2 {
+		t.Errorf("the stream that stayed up got %d Subscribes, want 2", got)
+	}
+
+	// Deliveries flow again, from both instances.
+	fans[0].Push(3, at(1), []byte(`{}`))
+	fans[1].Push(4, at(2), []byte(`{}`))
+	fanouttest.Eventually(t, "two deliveries", func() bool {
+		d, _ := sink.snapshot()
+		return len(d) == 2
+	})
+}
+
+func TestRefusedStreamRetries(t *testing.T) {
+	l, fans, _ := start(t, 1, Options{})
+	fans[0].Refuse(true)
+	fans[0].Drop()
+	fanouttest.Eventually(t, "the stream down", func() bool { return l.Up() == 0 })
+	if err := l.Check(context.Background()); err == nil {
+		t.Error("Check with no stream up = nil, want an error")
+	}
+	fans[0].Refuse(false)
+	fanouttest.Eventually(t, "the stream up again", func() bool { return l.Up() == 1 })
+	if err := l.Check(context.Background()); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+func TestSnapshotFailsOver(t *testing.T) {
+	l, fans, _ := start(t, 2, Options{})
+	for _, f := range fans {
+		f.SetCampaign(5, at(9), []byte(`{"type":"campaign_data"}`))
+	}
+	for range 4 {
+		resp, err := l.Snapshot(context.Background(), 5)
+		if err != nil || !resp.GetFound() || resp.GetPosition().GetOffset() != 9 {
+			t.Fatalf("Snapshot = %v, %v; want found at 9", resp, err)
+		}
+	}
+	if fans[0].Snapshots() == 0 || fans[1].Snapshots() == 0 {
+		t.Errorf("snapshots per instance %d and %d, want both used", fans[0].Snapshots(), fans[1].Snapshots())
+	}
+
+	fans[0].Refuse(true)
+	for range 4 {
+		if _, err := l.Snapshot(context.Background(), 5); err != nil {
+			t.Fatalf("Snapshot with one instance refusing: %v", err)
+		}
+	}
+	fans[1].Refuse(true)
+	if _, err := l.Snapshot(context.Background(), 5); err == nil {
+		t.Fatal("Snapshot with every instance refusing = nil error")
+	}
+}
