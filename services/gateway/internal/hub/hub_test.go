@@ -129,7 +129,9 @@ func TestDeliverAllocatesNothingPerSocket(t *testing.T) {
 		})
 	}
 	one, many := allocs(1), allocs(1000)
-	if many != one {
+	// Allowing a little noise (the race detector allocates too), far below
+	// one allocation per socket.
+	if many > one+5 {
 		t.Errorf("a delivery allocates %.0f times with 1 socket and %.0f with 1000, want the same", one, many)
 	}
 }
