@@ -43,6 +43,11 @@ func EncodeJSON(log *slog.Logger, status int) httptransport.EncodeResponseFunc {
 		if b, ok := response.(Bodied); ok {
 			response = b.Body()
 		}
+		if h, ok := response.(httptransport.Headerer); ok {
+			for k, vs := range h.Headers() {
+				w.Header()[k] = vs
+			}
+		}
 		return httpx.WriteJSON(w, status, response)
 	}
 }

@@ -28,7 +28,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
+	"github.com/campaign-live/campaign-live/pkg/replica"
 )
 
 var seq atomic.Int64
@@ -171,4 +174,18 @@ func (a *API) DoHeader(method, path, token, body string, header http.Header) (in
 func JSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// SeedCampaign records c in the campaign replica of pool, as the consumer
+// would on its `campaign` event.
+func SeedCampaign(t testing.TB, pool *pgxpool.Pool, c *campaignv1.Campaign) {
+	t.Helper()
+	e, err := event.New("content", c.GetId(), time.Now(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return replica.Apply(ctx, tx, e) }); err != nil {
+		t.Fatalf("seed campaign %d: %v", c.GetId(), err)
+	}
 }

@@ -14,5 +14,6 @@ func main() {
 		OpsAddr:    "127.0.0.1:9102",
 		Migrations: contribution.Migrations(),
 		Handler:    contribution.NewHandler,
+		Replica:    true,
 	})
 }

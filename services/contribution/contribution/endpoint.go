@@ -3,10 +3,12 @@ package contribution
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/go-kit/kit/endpoint"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/kitx"
 )
 
@@ -30,6 +32,23 @@ func makeContribute(s Service) endpoint.Endpoint {
 	return func(ctx context.Context, request any) (any, error) {
 		req := request.(contributeRequest)
 		u, _ := auth.UserFrom(ctx)
-		return kitx.Respond(s.Contribute(ctx, u, req.CampaignID, req.NewContribution))
+		c, replayed, err := s.Contribute(ctx, u, req.CampaignID, req.NewContribution)
+		return kitx.Respond(contributeResponse{ContributionData: c, replayed: replayed}, err)
 	}
+}
+
+// contributeResponse is the contribution, and whether it answers a repeated
+// idempotency key.
+type contributeResponse struct {
+	event.ContributionData
+	replayed bool
+}
+
+// Headers marks a replayed answer, as the IETF Idempotency-Key draft's
+// implementations do.
+func (r contributeResponse) Headers() http.Header {
+	if !r.replayed {
+		return nil
+	}
+	return http.Header{"Idempotent-Replayed": {"true"}}
 }

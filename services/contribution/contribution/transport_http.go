@@ -19,7 +19,7 @@ func Migrations() pgdb.Migrations { return pgdb.Embedded(migrations, "contributi
 
 // NewHandler builds the service from its dependencies and routes it.
 func NewHandler(_ context.Context, d writesvc.Deps) (http.Handler, error) {
-	set := NewSet(NewService(NewStore(d.Pool)), d.Verifier, d.Log)
+	set := NewSet(NewService(NewStore(d.Pool), d.Campaigns), d.Verifier, d.Log)
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/campaigns/{id}/contributions", kitx.Server(d.Log, set.Contribute, decodeContribute, http.StatusCreated))
 	mux.HandleFunc("/", httpx.NotFound)
@@ -31,7 +31,7 @@ func decodeContribute(_ context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	req := contributeRequest{CampaignID: id}
+	req := contributeRequest{CampaignID: id, NewContribution: NewContribution{Key: r.Header.Get("Idempotency-Key")}}
 	if err := httpx.DecodeJSON(nil, r, &req.NewContribution, httpx.MaxBody); err != nil {
 		return nil, err
 	}
