@@ -16,6 +16,8 @@ type Set struct {
 	CreateCampaign endpoint.Endpoint
 	GetCampaign    endpoint.Endpoint
 	ListCampaigns  endpoint.Endpoint
+	PostUpdate     endpoint.Endpoint
+	PostRelease    endpoint.Endpoint
 }
 
 // NewSet wraps each method of s in an endpoint with its auth rule and
@@ -25,6 +27,8 @@ func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
 		CreateCampaign: kitx.Logging(log, "create_campaign")(auth.Require(v)(makeCreateCampaign(s))),
 		GetCampaign:    auth.Optional(v)(makeGetCampaign(s)),
 		ListCampaigns:  makeListCampaigns(s),
+		PostUpdate:     kitx.Logging(log, "post_update")(auth.Require(v)(makePostUpdate(s))),
+		PostRelease:    kitx.Logging(log, "post_release")(auth.Require(v)(makePostRelease(s))),
 	}
 }
 
@@ -64,5 +68,27 @@ func makeListCampaigns(s Service) endpoint.Endpoint {
 	return func(ctx context.Context, _ any) (any, error) {
 		cs, err := s.ListCampaigns(ctx)
 		return kitx.Respond(campaignList{Campaigns: cs}, err)
+	}
+}
+
+// postRequest is a post to a campaign: an update or a release.
+type postRequest[T any] struct {
+	CampaignID int64
+	Post       T
+}
+
+func makePostUpdate(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(postRequest[NewUpdate])
+		u, _ := auth.UserFrom(ctx)
+		return kitx.Respond(s.PostUpdate(ctx, u, req.CampaignID, req.Post))
+	}
+}
+
+func makePostRelease(s Service) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req := request.(postRequest[NewRelease])
+		u, _ := auth.UserFrom(ctx)
+		return kitx.Respond(s.PostRelease(ctx, u, req.CampaignID, req.Post))
 	}
 }

@@ -2,8 +2,6 @@ package content
 
 import (
 	"context"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/event"
@@ -16,6 +14,8 @@ type Service interface {
 	CreateCampaign(ctx context.Context, by auth.User, c NewCampaign) (event.CampaignData, error)
 	GetCampaign(ctx context.Context, id int64) (event.CampaignData, error)
 	ListCampaigns(ctx context.Context) ([]event.CampaignData, error)
+	PostUpdate(ctx context.Context, by auth.User, campaignID int64, u NewUpdate) (event.UpdateData, error)
+	PostRelease(ctx context.Context, by auth.User, campaignID int64, r NewRelease) (event.ReleaseData, error)
 }
 
 // Business errors.
@@ -39,12 +39,11 @@ type NewCampaign struct {
 
 // Validate checks c and normalizes its amount.
 func (c *NewCampaign) Validate() error {
-	c.Title = strings.TrimSpace(c.Title)
-	if c.Title == "" || utf8.RuneCountInString(c.Title) > MaxTitle {
-		return problem.InvalidField("title", "must be 1 to 200 characters")
+	if err := text(&c.Title, "title", 1, MaxTitle); err != nil {
+		return err
 	}
-	if utf8.RuneCountInString(c.Description) > MaxDescription {
-		return problem.InvalidField("description", "must be at most 10000 characters")
+	if err := text(&c.Description, "description", 0, MaxDescription); err != nil {
+		return err
 	}
 	goal, err := money.ParseAmount(c.GoalAmount)
 	if err != nil {
@@ -62,6 +61,8 @@ type Store interface {
 	CreateCampaign(ctx context.Context, owner auth.User, c NewCampaign) (event.CampaignData, error)
 	Campaign(ctx context.Context, id int64) (event.CampaignData, error)
 	Campaigns(ctx context.Context, limit int) ([]event.CampaignData, error)
+	CreateUpdate(ctx context.Context, campaignID int64, u NewUpdate) (event.UpdateData, error)
+	CreateRelease(ctx context.Context, campaignID int64, r NewRelease) (event.ReleaseData, error)
 }
 
 type service struct{ store Store }

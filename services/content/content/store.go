@@ -88,3 +88,50 @@ func (s *PGStore) Campaigns(ctx context.Context, limit int) ([]event.CampaignDat
 	}
 	return cs, nil
 }
+
+// CreateUpdate inserts an update and its event in one transaction.
+func (s *PGStore) CreateUpdate(ctx context.Context, campaignID int64, n NewUpdate) (event.UpdateData, error) {
+	u := event.UpdateData{Campaign: campaignID, Title: n.Title, Content: n.Content, Image: n.Image}
+	err := outbox.Write(ctx, s.pool, func(tx pgx.Tx) ([]*campaignv1.Event, error) {
+		var created time.Time
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO updates (campaign_id, title, content, image) VALUES ($1, $2, $3, $4)
+			RETURNING id, created_at`, campaignID, n.Title, n.Content, n.Image).Scan(&u.ID, &created); err != nil {
+			return nil, fmt.Errorf("insert update: %w", err)
+		}
+		u.CreatedAt = event.Time{Time: created.UTC()}
+		e, err := event.New("content", campaignID, created, &campaignv1.Update{
+			Id: u.ID, CampaignId: campaignID, Title: u.Title, Content: u.Content,
+			Image: derefOr(n.Image, ""), CreatedAt: timestamppb.New(created),
+		})
+		return []*campaignv1.Event{e}, err
+	})
+	return u, err
+}
+
+// CreateRelease inserts a release and its event in one transaction.
+func (s *PGStore) CreateRelease(ctx context.Context, campaignID int64, n NewRelease) (event.ReleaseData, error) {
+	r := event.ReleaseData{Campaign: campaignID, Title: n.Title, Version: n.Version, Notes: n.Notes}
+	err := outbox.Write(ctx, s.pool, func(tx pgx.Tx) ([]*campaignv1.Event, error) {
+		var created time.Time
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO releases (campaign_id, title, version, notes) VALUES ($1, $2, $3, $4)
+			RETURNING id, created_at`, campaignID, n.Title, n.Version, n.Notes).Scan(&r.ID, &created); err != nil {
+			return nil, fmt.Errorf("insert release: %w", err)
+		}
+		r.CreatedAt = event.Time{Time: created.UTC()}
+		e, err := event.New("content", campaignID, created, &campaignv1.Release{
+			Id: r.ID, CampaignId: campaignID, Title: r.Title, Version: r.Version, Notes: r.Notes,
+			CreatedAt: timestamppb.New(created),
+		})
+		return []*campaignv1.Event{e}, err
+	})
+	return r, err
+}
+
+func derefOr(s *string, def string) string {
+	if s == nil {
+		return def
+	}
+	return *s
+}

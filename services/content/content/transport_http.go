@@ -26,6 +26,8 @@ func NewHandler(_ context.Context, d writesvc.Deps) (http.Handler, error) {
 	mux.Handle("POST /api/campaigns", kitx.Server(d.Log, set.CreateCampaign, decodeCreateCampaign, http.StatusCreated))
 	mux.Handle("GET /api/campaigns", kitx.Server(d.Log, set.ListCampaigns, httptransport.NopRequestDecoder, http.StatusOK))
 	mux.Handle("GET /api/campaigns/{id}", kitx.Server(d.Log, set.GetCampaign, decodeGetCampaign, http.StatusOK))
+	mux.Handle("POST /api/campaigns/{id}/updates", kitx.Server(d.Log, set.PostUpdate, decodePost[NewUpdate], http.StatusCreated))
+	mux.Handle("POST /api/campaigns/{id}/releases", kitx.Server(d.Log, set.PostRelease, decodePost[NewRelease], http.StatusCreated))
 	mux.HandleFunc("/", httpx.NotFound)
 	return mux, nil
 }
@@ -44,4 +46,16 @@ func decodeGetCampaign(_ context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	return getCampaignRequest{ID: id}, nil
+}
+
+func decodePost[T any](_ context.Context, r *http.Request) (any, error) {
+	id, err := httpx.PathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	req := postRequest[T]{CampaignID: id}
+	if err := httpx.DecodeJSON(nil, r, &req.Post, httpx.MaxBody); err != nil {
+		return nil, err
+	}
+	return req, nil
 }

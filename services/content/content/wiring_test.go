@@ -97,3 +97,52 @@ func mustMint(t *testing.T, ttl time.Duration) string {
 	}
 	return tok
 }
+
+// TestPosts: only a campaign's owner posts updates and releases; each
+// commits with its event.
+func TestPosts(t *testing.T) {
+	pool, _ := testkit.DB(t, outbox.Migrations(), content.Migrations())
+	v, _ := auth.NewHS256(secret)
+	h, _ := content.NewHandler(context.Background(), writesvc.Deps{Pool: pool, Verifier: v, Log: slog.New(slog.DiscardHandler)})
+	do := testkit.Serve(t, h).Do
+	ada := mustMint(t, time.Minute)
+	bob, _ := auth.Mint(secret, auth.User{ID: 8, Username: "bob"}, time.Minute)
+	_, c := do("POST", "/api/campaigns", ada, `{"title":"Kiln","description":"","goal_amount":"10","currency":"USD"}`)
+	_, hidden := do("POST", "/api/campaigns", ada, `{"title":"Hidden","description":"","goal_amount":"10","currency":"USD","private":true}`)
+	base := "/api/campaigns/" + testkit.JSON(c["id"])
+
+	status, u := do("POST", base+"/updates", ada, `{"title":"Week 1","content":"Bricks laid"}`)
+	if status != 201 || u["title"] != "Week 1" || u["image"] != nil || u["campaign"] != c["id"] || u["created_at"] == nil {
+		t.Fatalf("post update: %d %v", status, u)
+	}
+	status, r := do("POST", base+"/releases", ada, `{"title":"First firing","version":"1.0","notes":"n"}`)
+	if status != 201 || r["version"] != "1.0" || r["campaign"] != c["id"] {
+		t.Fatalf("post release: %d %v", status, r)
+	}
+	if status, u := do("POST", base+"/updates", ada, `{"title":"Pic","content":"c","image":"https://img.example/1.png"}`); status != 201 || u["image"] != "https://img.example/1.png" {
+		t.Fatalf("post update with image: %d %v", status, u)
+	}
+
+	for _, tc := range []struct {
+		name, path, tok, body string
+		status                int
+	}{
+		{"not the owner", base + "/updates", bob, `{"title":"x","content":"y"}`, 403},
+		{"release, not the owner", base + "/releases", bob, `{"title":"x","version":"1","notes":""}`, 403},
+		{"private, not the owner", "/api/campaigns/" + testkit.JSON(hidden["id"]) + "/updates", bob, `{"title":"x","content":"y"}`, 404},
+		{"no such campaign", "/api/campaigns/999999/updates", ada, `{"title":"x","content":"y"}`, 404},
+		{"no token", base + "/updates", "", `{"title":"x","content":"y"}`, 401},
+		{"empty content", base + "/updates", ada, `{"title":"x","content":" "}`, 400},
+		{"image not a URL", base + "/updates", ada, `{"title":"x","content":"y","image":"javascript:alert(1)"}`, 400},
+		{"no version", base + "/releases", ada, `{"title":"x","version":"","notes":""}`, 400},
+	} {
+		if status, p := do("POST", tc.path, tc.tok, tc.body); status != tc.status || p["status"] != float64(tc.status) {
+			t.Errorf("%s: %d %v, want %d problem JSON", tc.name, status, p, tc.status)
+		}
+	}
+	var updates, releases int
+	_ = pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE event_type = 'update'), count(*) FILTER (WHERE event_type = 'release') FROM outbox`).Scan(&updates, &releases)
+	if updates != 2 || releases != 1 {
+		t.Fatalf("outbox holds %d update and %d release events, want 2 and 1", updates, releases)
+	}
+}
