@@ -616,3 +616,36 @@ func TestClientCloseReleasesInterest(t *testing.T) {
 	fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 && s.hub.Watchers(1) == 0 })
 	fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
 }
+
+// The server pings every 9/10 of the pong wait: a client that answers (by
+// reading) stays, one that never answers is dropped.
+func TestKeepalive(t *testing.T) {
+	s := newStack(t, options{cfg: func(c *Config) { c.PongWait = 500 * time.Millisecond }})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+
+	live := s.dial(t, "/ws/campaign/1/", nil)
+	pings := make(chan struct{}, 16)
+	live.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return live.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	expect(t, live, "campaign_data", at(10))
+	go func() {
+		for {
+			if _, _, err := live.NextReader(); err != nil {
+				return
+			}
+		}
+	}()
+	for range 2 {
+		<-pings
+	}
+
+	silent := s.dial(t, "/ws/campaign/1/", nil)
+	expect(t, silent, "campaign_data", at(10))
+	// silent reads no more, so it never answers a ping.
+	fanouttest.Eventually(t, "the silent client dropped", func() bool { return s.h.Sockets() == 1 })
+	if got := s.obs.count(0); got != 1 {
+		t.Errorf("%d sockets went away, want the silent one", got)
+	}
+}
