@@ -65,7 +65,9 @@ func contributionEvent(t *testing.T, id int64, amount string) *campaignv1.Event 
 	})
 }
 
-func pos(offset int64) cursor.Position { return cursor.Position{Epoch: 1, Partition: 0, Offset: offset} }
+func pos(offset int64) cursor.Position {
+	return cursor.Position{Epoch: 1, Partition: 0, Offset: offset}
+}
 
 func apply(t *testing.T, s *view.Store, e *campaignv1.Event, offset int64) view.Result {
 	t.Helper()
