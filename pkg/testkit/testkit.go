@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -128,8 +129,15 @@ func Topic(t testing.TB, partitions int) (brokers []string, topic string) {
 
 // API serves a handler under test on a loopback port for the test's life.
 type API struct {
-	t   testing.TB
-	URL string
+	t        testing.TB
+	URL      string
+	contract *Contract
+}
+
+// WithContract holds every exchange of a to c's OpenAPI document.
+func (a *API) WithContract(c *Contract) *API {
+	a.contract = c
+	return a
 }
 
 // Serve starts h.
@@ -165,8 +173,16 @@ func (a *API) DoHeader(method, path, token, body string, header http.Header) (in
 		a.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatalf("%s %s: read answer: %v", method, path, err)
+	}
+	if a.contract != nil {
+		req.Body = io.NopCloser(strings.NewReader(body))
+		a.contract.check(req, resp, raw)
+	}
 	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
+	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out
 }
 

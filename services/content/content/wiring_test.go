@@ -5,9 +5,12 @@ package content_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/event"
@@ -19,17 +22,29 @@ import (
 
 var secret = []byte("wiring-secret")
 
-// TestWiring drives the real handler over a real database: a created
-// campaign and its outbox event are committed together, and refusals are
-// problem JSON that change nothing.
-func TestWiring(t *testing.T) {
+// TestAPI drives the real handler over a real database, holding every
+// exchange to openapi.yaml.
+func TestAPI(t *testing.T) {
+	contract := testkit.LoadContract(t, "../openapi.yaml")
+	t.Run("campaigns", func(t *testing.T) { testCampaigns(t, contract) })
+	t.Run("posts", func(t *testing.T) { testPosts(t, contract) })
+}
+
+func serve(t *testing.T, contract *testkit.Contract) (*testkit.API, *pgxpool.Pool) {
 	pool, _ := testkit.DB(t, outbox.Migrations(), content.Migrations())
 	v, _ := auth.NewHS256(secret)
 	h, err := content.NewHandler(context.Background(), writesvc.Deps{Pool: pool, Verifier: v, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	do := testkit.Serve(t, h).Do
+	return testkit.Serve(t, h).WithContract(contract), pool
+}
+
+// testCampaigns: a created campaign and its outbox event are committed
+// together, and refusals are problem JSON that change nothing.
+func testCampaigns(t *testing.T, contract *testkit.Contract) {
+	api, pool := serve(t, contract)
+	do := api.Do
 	ada, _ := auth.Mint(secret, auth.User{ID: 7, Username: "ada"}, time.Minute)
 	bob, _ := auth.Mint(secret, auth.User{ID: 8, Username: "bob"}, time.Minute)
 
@@ -71,6 +86,9 @@ func TestWiring(t *testing.T) {
 		{"malformed", ada, `{"title":`, 400, ""},
 		{"too large", ada, `{"title":"x","description":"` + strings.Repeat("a", 70<<10) + `","goal_amount":"1","currency":"USD"}`, 413, ""},
 	}
+	if status, _ := api.DoHeader("POST", "/api/campaigns", ada, `title=x`, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}); status != 415 {
+		t.Errorf("form body: %d, want 415", status)
+	}
 	for _, tc := range refusals {
 		status, p := do("POST", "/api/campaigns", tc.tok, tc.body)
 		if status != tc.status || p["status"] != float64(tc.status) || (p["field"] != nil && p["field"] != tc.field) || (tc.field != "" && p["field"] != tc.field) {
@@ -98,13 +116,11 @@ func mustMint(t *testing.T, ttl time.Duration) string {
 	return tok
 }
 
-// TestPosts: only a campaign's owner posts updates and releases; each
+// testPosts: only a campaign's owner posts updates and releases; each
 // commits with its event.
-func TestPosts(t *testing.T) {
-	pool, _ := testkit.DB(t, outbox.Migrations(), content.Migrations())
-	v, _ := auth.NewHS256(secret)
-	h, _ := content.NewHandler(context.Background(), writesvc.Deps{Pool: pool, Verifier: v, Log: slog.New(slog.DiscardHandler)})
-	do := testkit.Serve(t, h).Do
+func testPosts(t *testing.T, contract *testkit.Contract) {
+	api, pool := serve(t, contract)
+	do := api.Do
 	ada := mustMint(t, time.Minute)
 	bob, _ := auth.Mint(secret, auth.User{ID: 8, Username: "bob"}, time.Minute)
 	_, c := do("POST", "/api/campaigns", ada, `{"title":"Kiln","description":"","goal_amount":"10","currency":"USD"}`)
@@ -135,6 +151,8 @@ func TestPosts(t *testing.T) {
 		{"empty content", base + "/updates", ada, `{"title":"x","content":" "}`, 400},
 		{"image not a URL", base + "/updates", ada, `{"title":"x","content":"y","image":"javascript:alert(1)"}`, 400},
 		{"no version", base + "/releases", ada, `{"title":"x","version":"","notes":""}`, 400},
+		{"release, no token", base + "/releases", "", `{"title":"x","version":"1","notes":""}`, 401},
+		{"release, no such campaign", "/api/campaigns/999999/releases", ada, `{"title":"x","version":"1","notes":""}`, 404},
 	} {
 		if status, p := do("POST", tc.path, tc.tok, tc.body); status != tc.status || p["status"] != float64(tc.status) {
 			t.Errorf("%s: %d %v, want %d problem JSON", tc.name, status, p, tc.status)

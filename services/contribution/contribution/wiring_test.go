@@ -19,10 +19,17 @@ import (
 	"github.com/campaign-live/campaign-live/services/contribution/contribution"
 )
 
-// TestWiring drives the real handler over a real database: a contribution
-// and its event are committed together, money stays exact, and refused
-// requests leave nothing behind.
-func TestWiring(t *testing.T) {
+// TestAPI drives the real handler over a real database, holding every
+// exchange to openapi.yaml.
+func TestAPI(t *testing.T) {
+	contract := testkit.LoadContract(t, "../openapi.yaml")
+	t.Run("contribute", func(t *testing.T) { testContribute(t, contract) })
+	t.Run("idempotency key", func(t *testing.T) { testIdempotencyKey(t, contract) })
+}
+
+// testContribute: a contribution and its event are committed together,
+// money stays exact, and refused requests leave nothing behind.
+func testContribute(t *testing.T, contract *testkit.Contract) {
 	secret := []byte("wiring-secret")
 	pool, _ := testkit.DB(t, outbox.Migrations(), replica.Migrations(), contribution.Migrations())
 	testkit.SeedCampaign(t, pool, &campaignv1.Campaign{Id: 42, Currency: "USD", Owner: &campaignv1.User{Id: 1, Username: "owner"}})
@@ -33,7 +40,7 @@ func TestWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := testkit.Serve(t, h)
+	api := testkit.Serve(t, h).WithContract(contract)
 	post := func(path, tok, body string) (int, map[string]any) { return api.Do("POST", path, tok, body) }
 	grace, _ := auth.Mint(secret, auth.User{ID: 22, Username: "grace"}, time.Minute)
 
@@ -87,17 +94,17 @@ func TestWiring(t *testing.T) {
 	}
 }
 
-// TestIdempotencyKey: a retried request with the same key gets the first
+// testIdempotencyKey: a retried request with the same key gets the first
 // contribution back and emits no second event; reusing the key for another
 // contribution is a conflict.
-func TestIdempotencyKey(t *testing.T) {
+func testIdempotencyKey(t *testing.T, contract *testkit.Contract) {
 	secret := []byte("wiring-secret")
 	pool, _ := testkit.DB(t, outbox.Migrations(), replica.Migrations(), contribution.Migrations())
 	testkit.SeedCampaign(t, pool, &campaignv1.Campaign{Id: 42, Currency: "USD", Owner: &campaignv1.User{Id: 1, Username: "owner"}})
 	v, _ := auth.NewHS256(secret)
 	h, _ := contribution.NewHandler(context.Background(), writesvc.Deps{Pool: pool, Verifier: v,
 		Log: slog.New(slog.DiscardHandler), Campaigns: replica.NewLookup(pool, 100*time.Millisecond)})
-	api := testkit.Serve(t, h)
+	api := testkit.Serve(t, h).WithContract(contract)
 	grace, _ := auth.Mint(secret, auth.User{ID: 22, Username: "grace"}, time.Minute)
 	alan, _ := auth.Mint(secret, auth.User{ID: 23, Username: "alan"}, time.Minute)
 	key := http.Header{"Idempotency-Key": {"order-1"}}
