@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
@@ -52,6 +53,11 @@ type Stream struct {
 	done     chan struct{}
 	once     sync.Once
 	err      error // written once before done is closed
+	// fullSince is when the publisher first found the queue full (unix
+	// nanoseconds), 0 once it has drained to half. The stall timeout runs
+	// from there, so a gateway that drains just enough to take each message
+	// in time is still cut when it never catches up.
+	fullSince atomic.Int64
 }
 
 // Join registers a new stream with no interest. The caller must call Leave.
@@ -172,10 +178,10 @@ func (h *Hub) Interested(campaignID int64) int {
 
 // Publish queues d on every stream interested in its campaign, in the order
 // Publish is called. It never drops: when a stream's queue is full it waits,
-// which holds back the consumer (back-pressure to Kafka), for at most the
-// stall timeout; a stream still full then is ended with ErrStalled, so its
-// gateway reconnects and resyncs, and Publish goes on with the others. It
-// returns only ctx's error.
+// which holds back the consumer (back-pressure to Kafka). A stream whose
+// queue has not drained to half within the stall timeout of first being
+// found full is ended with ErrStalled, so its gateway reconnects and
+// resyncs, and Publish goes on with the others. It returns only ctx's error.
 func (h *Hub) Publish(ctx context.Context, d *campaignv1.Delivery) error {
 	h.mu.RLock()
 	set := h.watchers[d.GetCampaignId()]
@@ -193,6 +199,7 @@ func (h *Hub) Publish(ctx context.Context, d *campaignv1.Delivery) error {
 	for _, s := range targets {
 		select {
 		case s.queue <- msg:
+			s.queued()
 			continue
 		case <-s.done:
 			continue
@@ -205,11 +212,28 @@ func (h *Hub) Publish(ctx context.Context, d *campaignv1.Delivery) error {
 	return nil
 }
 
+// queued restarts the stall clock once the queue is back to half or less:
+// the gateway has caught up.
+func (s *Stream) queued() {
+	if len(s.queue) <= cap(s.queue)/2 {
+		s.fullSince.Store(0)
+	}
+}
+
+// wait queues msg on s's full queue, waiting for what is left of the stall
+// timeout, or ends s.
 func (h *Hub) wait(ctx context.Context, s *Stream, msg *campaignv1.WatchResponse) error {
-	timer := time.NewTimer(h.stall)
+	now := time.Now()
+	since := s.fullSince.Load()
+	if since == 0 {
+		since = now.UnixNano()
+		s.fullSince.Store(since)
+	}
+	timer := time.NewTimer(h.stall - now.Sub(time.Unix(0, since)))
 	defer timer.Stop()
 	select {
 	case s.queue <- msg:
+		s.queued()
 	case <-s.done:
 	case <-timer.C:
 		h.log.Warn("gateway stream stalled, ending it", "queue", cap(s.queue), "stall_timeout", h.stall.String())

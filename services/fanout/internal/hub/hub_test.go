@@ -195,3 +195,84 @@ func TestCloseEndsStreams(t *testing.T) {
 		t.Fatalf("Join after Close gave a stream ending with %v, want ErrClosed", err)
 	}
 }
+
+// TestTricklingStreamIsEnded: a gateway that takes one message just before
+// each wait would time out, but never catches up, is still cut once its
+// queue has been full for the stall timeout, so it cannot hold the fanout
+// to its pace for ever.
+func TestTricklingStreamIsEnded(t *testing.T) {
+	ctx := context.Background()
+	const stall = 200 * time.Millisecond
+	h := New(4, stall, quiet)
+	s := h.Join()
+	defer s.Leave()
+	_ = s.Subscribe(ctx, 1, []int64{42})
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // drains one message every 50ms
+		for {
+			select {
+			case <-stop:
+				return
+			case <-s.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+				select {
+				case <-s.Queue():
+				default:
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	for off := int64(1); ; off++ {
+		if err := h.Publish(ctx, delivery(42, off)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.Done():
+			if err := s.Err(); !errors.Is(err, ErrStalled) {
+				t.Fatalf("stream ended with %v, want ErrStalled", err)
+			}
+			if took := time.Since(start); took < stall || took > 5*stall {
+				t.Fatalf("cut after %v, want about %v of being full", took, stall)
+			}
+			return
+		default:
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("a stream that never caught up was never cut")
+		}
+	}
+}
+
+// TestDrainingResetsTheStallClock: a stream that catches up (drains to
+// half) starts its stall clock afresh the next time it is full.
+func TestDrainingResetsTheStallClock(t *testing.T) {
+	ctx := context.Background()
+	// Each round spends a third of the budget waiting: four rounds would
+	// exceed it if the clock did not restart.
+	const stall = 600 * time.Millisecond
+	h := New(2, stall, quiet)
+	s := h.Join()
+	defer s.Leave()
+	_ = s.Subscribe(ctx, 1, []int64{42})
+	_ = h.Publish(ctx, delivery(42, 1)) // full: ack + 1
+	for round := 0; round < 4; round++ {
+		done := make(chan error, 1)
+		go func() { done <- h.Publish(ctx, delivery(42, 2)) }()
+		time.Sleep(stall / 3)
+		next(t, s)
+		next(t, s) // caught up
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		_ = h.Publish(ctx, delivery(42, 3)) // queue full again
+	}
+	select {
+	case <-s.Done():
+		t.Fatalf("a stream that kept catching up was cut: %v", s.Err())
+	default:
+	}
+}
