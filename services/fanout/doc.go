@@ -30,12 +30,13 @@
 // Each gateway stream has a bounded queue (GATEWAY_QUEUE). The consumer never
 // drops an event and never buffers without bound: when a stream's queue is
 // full it waits, which stops consumption of the topic (back-pressure to
-// Kafka). It waits at most GATEWAY_STALL_TIMEOUT for one stream; a gateway
-// still stuck then has its stream ended with codes.Unavailable, so it
-// reconnects and gives its sockets fresh snapshots, and the consumer moves on.
-// A stuck gateway therefore delays everyone by up to that timeout, once; a
-// slow one slows the fanout to its pace. That is the price of never losing
-// an event; the timeout bounds it.
+// Kafka). A stream whose queue, once found full, has not drained back to
+// half within GATEWAY_STALL_TIMEOUT is ended with codes.Unavailable, so its
+// gateway reconnects and gives its sockets fresh snapshots, and the consumer
+// moves on. The clock runs across waits, so a gateway that takes one message
+// just in time, again and again, is cut too. A stuck gateway thus delays
+// everyone by at most that timeout, once: the price of never losing an
+// event, bounded. A slower gateway that does catch up sets the pace.
 //
 // # Positions and epochs
 //

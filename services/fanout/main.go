@@ -83,5 +83,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return app.ServeHTTP(ctx, log, "ops", cfg.OpsAddr, ops, cfg.ShutdownGrace)
 	})
 	log.Info("fanout started", "topic", cfg.KafkaTopic, "group", cfg.KafkaGroup, "epoch", cfg.CursorEpoch)
-	return g.Wait()
+	err = g.Wait()
+	log.Info("fanout stopped")
+	return err
 }

@@ -28,8 +28,10 @@
 // # Back-pressure and lifecycle
 //
 // Publish never drops. A full queue makes it wait, holding back the
-// consumer, for at most the stall timeout; then the stream is ended with
-// ErrStalled and its gateway must reconnect and resync. A stream ends when
-// its handler calls Leave, when it stalls, or when Close shuts the hub down
-// (ErrClosed); Done is closed then, and the handler returns.
+// consumer. The stall clock starts when the publisher first finds a stream's
+// queue full and stops once the queue is back to half; a stream still behind
+// when it reaches the stall timeout is ended with ErrStalled, and its
+// gateway must reconnect and resync. A stream ends when its handler calls
+// Leave, when it stalls, or when Close shuts the hub down (ErrClosed); Done
+// is closed then, and the handler returns.
 package hub
