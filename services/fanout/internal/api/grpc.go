@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
@@ -38,7 +39,11 @@ var _ campaignv1.FanoutServer = (*GRPCServer)(nil)
 // gRPC reset the stream, which unblocks that Send.
 func (g *GRPCServer) Watch(stream grpc.BidiStreamingServer[campaignv1.WatchRequest, campaignv1.WatchResponse]) error {
 	ctx := stream.Context()
-	w := g.hub.Join()
+	addr := "unknown"
+	if p, ok := peer.FromContext(ctx); ok {
+		addr = p.Addr.String()
+	}
+	w := g.hub.Join(addr)
 	defer w.Leave()
 
 	recvErr := make(chan error, 1)

@@ -48,6 +48,7 @@ func New(queueSize int, stall time.Duration, log *slog.Logger) *Hub {
 // Unsubscribe are called by the goroutine that receives.
 type Stream struct {
 	hub      *Hub
+	peer     string // the gateway's address, for logs
 	queue    chan *campaignv1.WatchResponse
 	interest map[int64]struct{} // guarded by hub.mu
 	done     chan struct{}
@@ -60,11 +61,13 @@ type Stream struct {
 	fullSince atomic.Int64
 }
 
-// Join registers a new stream with no interest. The caller must call Leave.
-// After Close, the stream is born ended with ErrClosed.
-func (h *Hub) Join() *Stream {
+// Join registers a new stream with no interest for the gateway at peer. The
+// caller must call Leave. After Close, the stream is born ended with
+// ErrClosed.
+func (h *Hub) Join(peer string) *Stream {
 	s := &Stream{
 		hub:      h,
+		peer:     peer,
 		queue:    make(chan *campaignv1.WatchResponse, h.queueSize),
 		interest: map[int64]struct{}{},
 		done:     make(chan struct{}),
@@ -236,7 +239,7 @@ func (h *Hub) wait(ctx context.Context, s *Stream, msg *campaignv1.WatchResponse
 		s.queued()
 	case <-s.done:
 	case <-timer.C:
-		h.log.Warn("gateway stream stalled, ending it", "queue", cap(s.queue), "stall_timeout", h.stall.String())
+		h.log.Warn("gateway stream stalled, ending it", "peer", s.peer, "queue", cap(s.queue), "stall_timeout", h.stall.String())
 		s.end(ErrStalled)
 	case <-ctx.Done():
 		return ctx.Err()

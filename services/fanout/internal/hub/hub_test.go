@@ -40,7 +40,7 @@ func empty(t *testing.T, s *Stream) {
 
 func TestSubscribeAcksAfterInterest(t *testing.T) {
 	h := New(8, time.Second, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	defer s.Leave()
 	if err := s.Subscribe(context.Background(), 7, []int64{42, 43}); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestSubscribeAcksAfterInterest(t *testing.T) {
 func TestPublishReachesOnlyInterestedStreams(t *testing.T) {
 	ctx := context.Background()
 	h := New(8, time.Second, quiet)
-	a, b := h.Join(), h.Join()
+	a, b := h.Join("test"), h.Join("test")
 	defer a.Leave()
 	defer b.Leave()
 	_ = a.Subscribe(ctx, 1, []int64{42})
@@ -88,7 +88,7 @@ func TestPublishReachesOnlyInterestedStreams(t *testing.T) {
 
 func TestLeaveForgetsInterest(t *testing.T) {
 	h := New(8, time.Second, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	_ = s.Subscribe(context.Background(), 1, []int64{42, 43})
 	s.Leave()
 	if h.Interested(42)+h.Interested(43) != 0 {
@@ -104,7 +104,7 @@ func TestLeaveForgetsInterest(t *testing.T) {
 func TestPublishWaitsForRoom(t *testing.T) {
 	ctx := context.Background()
 	h := New(1, 5*time.Second, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	defer s.Leave()
 	_ = s.Subscribe(ctx, 1, []int64{42}) // the ack fills the queue
 
@@ -134,7 +134,7 @@ func TestPublishWaitsForRoom(t *testing.T) {
 func TestStalledStreamIsEnded(t *testing.T) {
 	ctx := context.Background()
 	h := New(1, 50*time.Millisecond, quiet)
-	stuck, fine := h.Join(), h.Join()
+	stuck, fine := h.Join("test"), h.Join("test")
 	defer stuck.Leave()
 	defer fine.Leave()
 	_ = stuck.Subscribe(ctx, 1, []int64{42})
@@ -166,7 +166,7 @@ func TestStalledStreamIsEnded(t *testing.T) {
 
 func TestPublishStopsWithContext(t *testing.T) {
 	h := New(1, time.Minute, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	defer s.Leave()
 	_ = s.Subscribe(context.Background(), 1, []int64{42})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -178,7 +178,7 @@ func TestPublishStopsWithContext(t *testing.T) {
 
 func TestCloseEndsStreams(t *testing.T) {
 	h := New(1, time.Minute, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	defer s.Leave()
 	_ = s.Subscribe(context.Background(), 1, []int64{42}) // queue now full
 	h.Close()
@@ -189,7 +189,7 @@ func TestCloseEndsStreams(t *testing.T) {
 	if err := s.Subscribe(context.Background(), 2, []int64{43}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Subscribe after Close = %v, want ErrClosed", err)
 	}
-	late := h.Join()
+	late := h.Join("test")
 	defer late.Leave()
 	if err := late.Err(); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Join after Close gave a stream ending with %v, want ErrClosed", err)
@@ -204,7 +204,7 @@ func TestTricklingStreamIsEnded(t *testing.T) {
 	ctx := context.Background()
 	const stall = 200 * time.Millisecond
 	h := New(4, stall, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	defer s.Leave()
 	_ = s.Subscribe(ctx, 1, []int64{42})
 
@@ -255,7 +255,7 @@ func TestDrainingResetsTheStallClock(t *testing.T) {
 	// exceed it if the clock did not restart.
 	const stall = 600 * time.Millisecond
 	h := New(2, stall, quiet)
-	s := h.Join()
+	s := h.Join("test")
 	defer s.Leave()
 	_ = s.Subscribe(ctx, 1, []int64{42})
 	_ = h.Publish(ctx, delivery(42, 1)) // full: ack + 1
