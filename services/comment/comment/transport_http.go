@@ -41,5 +41,8 @@ func decodeComment(_ context.Context, r *http.Request) (any, error) {
 	if c.CampaignID, err = httpx.PathID(r, "id"); err != nil {
 		return nil, err
 	}
-	return c, httpx.DecodeJSON(nil, r, &c, httpx.MaxBody)
+	if err = httpx.DecodeJSON(nil, r, &c, httpx.MaxBody); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
