@@ -3,7 +3,6 @@ package comment
 import (
 	"context"
 	"embed"
-	"errors"
 	"net/http"
 
 	"github.com/campaign-live/campaign-live/pkg/httpx"
@@ -21,9 +20,6 @@ func Migrations() pgdb.Migrations { return pgdb.Embedded(migrations, "comment_sc
 // NewHandler builds the service from its dependencies and routes it. It
 // needs d.Campaigns (writesvc.Service.Replica).
 func NewHandler(_ context.Context, d writesvc.Deps) (http.Handler, error) {
-	if d.Campaigns == nil {
-		return nil, errors.New("comment: no campaign replica (set writesvc.Service.Replica)")
-	}
 	set := NewSet(NewService(d.Campaigns, NewStore(d.Pool)), d.Verifier, d.Log)
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/campaigns/{id}/comments", kitx.Server(d.Log, set.Comment, decodeComment, http.StatusCreated))
