@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-MODULES := pkg services/content services/contribution services/fanout services/gateway tools test
+MODULES := pkg services/content services/contribution services/comment services/milestone services/fanout services/gateway tools test
 TOOLS_BIN := $(CURDIR)/bin/tools
 PROTOC_GEN_GO := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2

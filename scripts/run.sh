@@ -19,14 +19,28 @@ mkdir -p "$PID_DIR" "$BIN_DIR"
 
 export AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-local-dev-secret}"
 
-# name | binary package | ops port (for readiness) | extra environment
+# name | binary package | ops port (for readiness), in start order.
 SERVICES=(
-  "content|./services/content|9101|DATABASE_URL=\${DATABASE_URL_CONTENT}"
-  "contribution|./services/contribution|9102|DATABASE_URL=\${DATABASE_URL_CONTRIBUTION}"
-  "fanout|./services/fanout|9103|DATABASE_URL=\${DATABASE_URL_FANOUT}"
-  "gateway|./services/gateway|9104|"
-  "devedge|./tools/cmd/devedge|8080|WEB_DIR=$REPO_ROOT/web/dist"
+  "content|./services/content|9101"
+  "contribution|./services/contribution|9102"
+  "comment|./services/comment|9105"
+  "milestone|./services/milestone|9106"
+  "fanout|./services/fanout|9103"
+  "gateway|./services/gateway|9104"
+  "devedge|./tools/cmd/devedge|8080"
 )
+
+# env_of NAME prints the service's own environment, one VAR=value a line.
+env_of() {
+  case $1 in
+    content) echo "DATABASE_URL=$DATABASE_URL_CONTENT" ;;
+    contribution) echo "DATABASE_URL=$DATABASE_URL_CONTRIBUTION" ;;
+    comment) echo "DATABASE_URL=$DATABASE_URL_COMMENT" ;;
+    milestone) echo "DATABASE_URL=$DATABASE_URL_MILESTONE" ;;
+    fanout) echo "DATABASE_URL=$DATABASE_URL_FANOUT" ;;
+    devedge) echo "WEB_DIR=$REPO_ROOT/web/dist" ;;
+  esac
+}
 
 field() { local IFS='|'; read -r -a f <<<"$1"; echo "${f[$2]}"; }
 
@@ -51,11 +65,16 @@ stop_one() {
 }
 
 start_one() {
-  local spec=$1 name port extra
-  name=$(field "$spec" 0); port=$(field "$spec" 2); extra=$(field "$spec" 3)
+  local name
+  name=$(field "$1" 0)
   stop_one "$name"
-  # shellcheck disable=SC2086
-  (cd "$REPO_ROOT" && eval "env $extra setsid \"$BIN_DIR/$name\"" >>"$LOG_DIR/$name.log" 2>&1 & echo $! >"$PID_DIR/$name.pid")
+  local -a vars
+  mapfile -t vars < <(env_of "$name")
+  # setsid detaches the service from this shell's session; in a background
+  # job it execs rather than forks, so $! is the service's own pid. No file
+  # descriptor of ours stays open in it.
+  (cd "$REPO_ROOT" && exec setsid env "${vars[@]}" "$BIN_DIR/$name" </dev/null >>"$LOG_DIR/$name.log" 2>&1) &
+  echo $! >"$PID_DIR/$name.pid"
 }
 
 wait_ready() {

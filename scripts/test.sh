@@ -11,7 +11,7 @@ LOG_PREFIX=test
 source "$(dirname "$0")/stack/lib.sh"
 cd "$REPO_ROOT"
 
-MODULES=(pkg services/content services/contribution services/fanout services/gateway tools test)
+MODULES=(pkg services/content services/contribution services/comment services/milestone services/fanout services/gateway tools test)
 GOTEST=(go test -race -count=1)
 
 each_module() { for m in "${MODULES[@]}"; do (cd "$m" && "$@") || return 1; done; }
