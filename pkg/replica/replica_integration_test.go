@@ -98,7 +98,10 @@ func TestRedeliveryIsSkipped(t *testing.T) {
 	pool, _ := testkit.DB(t, consumer.Migrations(), replica.Migrations())
 	calls := 0
 	c := consumer.New(consumer.Config{Topic: "t", Group: "g", Pool: pool, Log: slog.New(slog.DiscardHandler),
-		Handler: func(ctx context.Context, tx pgx.Tx, e *campaignv1.Event) error { calls++; return replica.Apply(ctx, tx, e) }})
+		Handler: func(ctx context.Context, tx pgx.Tx, e *campaignv1.Event) error {
+			calls++
+			return replica.Apply(ctx, tx, e)
+		}})
 	m := campaignEvent(t, 5, "USD")
 	m.Topic, m.Partition, m.Offset = "t", 0, 41
 	ctx := context.Background()

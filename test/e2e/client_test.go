@@ -77,11 +77,11 @@ func call(t *testing.T, method, path, tok string, body any, out any) int {
 }
 
 type campaign struct {
-	ID          int64  `json:"id"`
-	Title       string `json:"title"`
-	GoalAmount  string `json:"goal_amount"`
-	Currency    string `json:"currency"`
-	Owner       user   `json:"owner"`
+	ID         int64  `json:"id"`
+	Title      string `json:"title"`
+	GoalAmount string `json:"goal_amount"`
+	Currency   string `json:"currency"`
+	Owner      user   `json:"owner"`
 }
 
 type user struct {

@@ -6,7 +6,7 @@
 //
 // campaign_view has one row per campaign: its own fields (NULL until its
 // campaign event, and then the campaign is found), raised_amount (numeric,
-// summed exactly with Decimal), contribution_count, the recent lists
+// summed exactly by Postgres), contribution_count, the recent lists
 // (updates, releases, milestones, comments, contributions; newest first,
 // RECENT_ITEMS long) and the position of the last event applied. history
 // has one row per applied event id with its position and rendered frame:

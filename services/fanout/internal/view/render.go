@@ -33,13 +33,11 @@ type Data struct {
 	Contributions     json.RawMessage `json:"contributions"`
 }
 
-// moneyDecimals is how many decimals money shows.
-const moneyDecimals = 2
 
 // viewRow is a campaign_view row as read in one statement.
 type viewRow struct {
 	campaign      []byte // event.CampaignData as JSON; nil until the campaign event
-	raised        string // numeric as text
+	raised        string // numeric as text, rounded to cents by the query
 	count         int64
 	updates       []byte
 	releases      []byte
@@ -56,13 +54,9 @@ func render(r viewRow) ([]byte, event.CampaignData, error) {
 	if err := json.Unmarshal(r.campaign, &c); err != nil {
 		return nil, c, fmt.Errorf("decode campaign %s: %w", r.campaign, err)
 	}
-	raised, err := ParseDecimal(r.raised)
-	if err != nil {
-		return nil, c, fmt.Errorf("raised amount %q: %w", r.raised, err)
-	}
 	d := Data{
 		ID: c.ID, Title: c.Title, Description: c.Description, GoalAmount: c.GoalAmount,
-		RaisedAmount: raised.Fixed(moneyDecimals), Currency: c.Currency, ContributionCount: r.count,
+		RaisedAmount: r.raised, Currency: c.Currency, ContributionCount: r.count,
 		Owner: c.Owner, Private: c.Private, CreatedAt: c.CreatedAt,
 		Updates: list(r.updates), Releases: list(r.releases), Milestones: list(r.milestones),
 		Comments: list(r.comments), Contributions: list(r.contributions),

@@ -33,7 +33,7 @@ func TestRenderShape(t *testing.T) {
 	})
 	pos := cursor.Position{Epoch: 1, Partition: 3, Offset: 9}
 	frame, c, err := render(viewRow{
-		campaign: campaign, raised: "125.5", count: 1,
+		campaign: campaign, raised: "125.50", count: 1,
 		contributions: []byte("[" + string(contribution) + "]"),
 		updates:       []byte("[]"),
 		pos:           pos,
@@ -57,11 +57,8 @@ func TestRenderShape(t *testing.T) {
 }
 
 func TestRenderRejectsBadRow(t *testing.T) {
-	if _, _, err := render(viewRow{campaign: []byte("{"), raised: "0"}); err == nil {
+	if _, _, err := render(viewRow{campaign: []byte("{"), raised: "0.00"}); err == nil {
 		t.Error("render of a broken campaign = nil error")
-	}
-	if _, _, err := render(viewRow{campaign: []byte("{}"), raised: "1e3"}); err == nil {
-		t.Error("render of a non-decimal total = nil error")
 	}
 }
 

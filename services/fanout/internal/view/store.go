@@ -14,6 +14,7 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/money"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 )
@@ -101,10 +102,10 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 	if err != nil {
 		return Result{}, fmt.Errorf("encode %s: %w", e.GetType(), err)
 	}
-	var amount Decimal
+	var amount string
 	if c := e.GetContribution(); c != nil {
-		if amount, err = ParseDecimal(c.GetAmount()); err != nil {
-			return Result{}, fmt.Errorf("%w: contribution amount %q", event.ErrInvalid, c.GetAmount())
+		if amount, err = money.ParseAmount(c.GetAmount()); err != nil {
+			return Result{}, fmt.Errorf("%w: contribution amount %q: %v", event.ErrInvalid, c.GetAmount(), err)
 		}
 	}
 	var d *Delivery
@@ -127,14 +128,13 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 		var (
 			stored cursor.Position
 			epoch  int64
-			raised string
 			recent []byte
 		)
 		err := tx.QueryRow(ctx, fmt.Sprintf(`
 			INSERT INTO campaign_view (campaign_id) VALUES ($1)
 			ON CONFLICT (campaign_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id
-			RETURNING pos_epoch, pos_partition, pos_offset, raised_amount::text, %s`, col),
-			e.GetCampaignId()).Scan(&epoch, &stored.Partition, &stored.Offset, &raised, &recent)
+			RETURNING pos_epoch, pos_partition, pos_offset, %s`, col),
+			e.GetCampaignId()).Scan(&epoch, &stored.Partition, &stored.Offset, &recent)
 		if err != nil {
 			return fmt.Errorf("lock view: %w", err)
 		}
@@ -173,19 +173,15 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 				WHERE campaign_id = $1`,
 				e.GetCampaignId(), item, int64(pos.Epoch), pos.Partition, pos.Offset)
 		case event.TypeContribution:
-			total, perr := ParseDecimal(raised)
-			if perr != nil {
-				return fmt.Errorf("raised amount %q: %w", raised, perr)
-			}
 			list, perr := prepend(recent, item, s.recent, false)
 			if perr != nil {
 				return perr
 			}
 			_, err = tx.Exec(ctx, `
-				UPDATE campaign_view SET raised_amount = $2::numeric, contribution_count = contribution_count + 1,
+				UPDATE campaign_view SET raised_amount = raised_amount + $2::numeric, contribution_count = contribution_count + 1,
 					contributions = $3, pos_epoch = $4, pos_partition = $5, pos_offset = $6, updated_at = now()
 				WHERE campaign_id = $1`,
-				e.GetCampaignId(), total.Add(amount).String(), list, int64(pos.Epoch), pos.Partition, pos.Offset)
+				e.GetCampaignId(), amount, list, int64(pos.Epoch), pos.Partition, pos.Offset)
 		default:
 			list, perr := prepend(recent, item, s.recent, e.GetType() == event.TypeMilestone)
 			if perr != nil {
@@ -269,7 +265,7 @@ func (s *Store) Snapshot(ctx context.Context, campaignID int64) (Snapshot, error
 		epoch int64
 	)
 	err := s.pool.QueryRow(ctx, `
-		SELECT campaign, raised_amount::text, contribution_count,
+		SELECT campaign, round(raised_amount, 2)::text, contribution_count,
 			updates, releases, milestones, comments, contributions,
 			pos_epoch, pos_partition, pos_offset
 		FROM campaign_view WHERE campaign_id = $1`, campaignID).
