@@ -33,7 +33,6 @@ type Data struct {
 	Contributions     json.RawMessage `json:"contributions"`
 }
 
-
 // viewRow is a campaign_view row as read in one statement.
 type viewRow struct {
 	campaign      []byte // event.CampaignData as JSON; nil until the campaign event
