@@ -20,7 +20,7 @@ run: ## start Postgres, Kafka and every service; the system is on http://localho
 	@echo
 	@echo "campaign-live is ready on http://localhost:8080"
 	@echo "  a token:     bin/mint-token -sub 1 -username ada    (HS256, AUTH_JWT_SECRET=$${AUTH_JWT_SECRET:-local-dev-secret})"
-	@echo "  a campaign:  curl -H \"Authorization: Bearer \$$(bin/mint-token)\" -d '{\"title\":\"Demo\",\"description\":\"\",\"goal_amount\":\"1000.00\",\"currency\":\"USD\"}' localhost:8080/api/campaigns"
+	@echo "  a campaign:  curl -H \"Authorization: Bearer \$$(bin/mint-token)\" -H 'Content-Type: application/json' -d '{\"title\":\"Demo\",\"description\":\"\",\"goal_amount\":\"1000.00\",\"currency\":\"USD\"}' localhost:8080/api/campaigns"
 	@echo "  watch it:    ws://localhost:8080/ws/campaign/1/"
 	@echo "  logs:        .run/log/    stop: make stop"
 
