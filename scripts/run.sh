@@ -18,6 +18,11 @@ BIN_DIR="$REPO_ROOT/bin"
 mkdir -p "$PID_DIR" "$BIN_DIR"
 
 export AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-local-dev-secret}"
+# Every local client shares 127.0.0.1, so the per-IP write limit is off
+# locally, and the per-user one generous enough for the load tools; the
+# services' own defaults (600/1m per IP, 120/1m per user) are production's.
+export RATE_WRITES_PER_IP="${RATE_WRITES_PER_IP:-0}"
+export RATE_WRITES_PER_USER="${RATE_WRITES_PER_USER:-6000/1m}"
 
 # name | binary package | ops port (for readiness), in start order.
 SERVICES=(

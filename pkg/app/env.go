@@ -106,3 +106,13 @@ func (e *Env) Err() error {
 	}
 	return fmt.Errorf("configuration: %w", errors.Join(e.errs...))
 }
+
+// Parsed returns the variable (or def) after checking it with parse, which
+// says what is wrong with a bad value.
+func (e *Env) Parsed(key, def string, parse func(string) error) string {
+	v := e.String(key, def)
+	if err := parse(v); err != nil {
+		e.fail(key, v, err.Error())
+	}
+	return v
+}

@@ -1,9 +1,13 @@
 // Package auth verifies the JWTs that browsers and API clients present and
 // carries the verified user through a request's context.
 //
-// Locally tokens are HS256, signed with AUTH_JWT_SECRET; claims are `sub`
-// (the user id, digits), `username` and `exp`. A token is never logged: code
-// that needs to mention one says only whether it was present.
+// Locally tokens are HS256, signed with AUTH_JWT_SECRET; in production they
+// are RS256 or ES256, verified with the keys published at AUTH_JWKS_URL
+// (refreshed periodically and when a token names an unknown key, so keys
+// rotate without a restart). Claims are `sub` (the user id, digits),
+// `username` and `exp`; `nbf` is honoured, and `iss`/`aud` are checked when
+// configured. A token is never logged: code that needs to mention one says
+// only whether it was present.
 package auth
 
 import (
@@ -39,22 +43,53 @@ type Claims struct {
 
 // Verifier checks tokens.
 type Verifier struct {
-	key    []byte
+	keys   jwt.Keyfunc
 	parser *jwt.Parser
 }
 
-// NewHS256 returns a Verifier for tokens signed with secret. Options add
-// checks of `iss` and `aud` when those are configured.
+// Config says how to verify tokens: with JWKSURL set, RS256/ES256 tokens
+// against the published keys; otherwise HS256 tokens against Secret.
+type Config struct {
+	Secret   string
+	JWKSURL  string
+	Issuer   string // checked when set
+	Audience string // checked when set
+}
+
+// New returns the Verifier cfg describes. With a JWKS URL it fetches the key
+// set once before returning (an unreachable URL is an error at start, not a
+// refusal of every request later), and refreshes it in the background until
+// ctx ends.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	var opts []jwt.ParserOption
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	if cfg.JWKSURL == "" {
+		return NewHS256([]byte(cfg.Secret), opts...)
+	}
+	return newJWKS(ctx, cfg.JWKSURL, opts...)
+}
+
+// NewHS256 returns a Verifier for tokens signed with secret.
 func NewHS256(secret []byte, opts ...jwt.ParserOption) (*Verifier, error) {
 	if len(secret) == 0 {
 		return nil, errors.New("auth: empty secret")
 	}
+	key := func(*jwt.Token) (any, error) { return secret, nil }
+	return newVerifier(key, []string{jwt.SigningMethodHS256.Alg()}, opts), nil
+}
+
+func newVerifier(keys jwt.Keyfunc, algs []string, opts []jwt.ParserOption) *Verifier {
 	opts = append([]jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(5 * time.Second),
 	}, opts...)
-	return &Verifier{key: secret, parser: jwt.NewParser(opts...)}, nil
+	return &Verifier{keys: keys, parser: jwt.NewParser(opts...)}
 }
 
 // Verify checks token and returns its user.
@@ -63,7 +98,7 @@ func (v *Verifier) Verify(token string) (User, error) {
 		return User{}, ErrNoToken
 	}
 	var c Claims
-	if _, err := v.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
+	if _, err := v.parser.ParseWithClaims(token, &c, v.keys); err != nil {
 		return User{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	id, err := strconv.ParseInt(c.Subject, 10, 64)

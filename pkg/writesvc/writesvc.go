@@ -18,12 +18,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/cors"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/consumer"
 	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/kafkax"
+	"github.com/campaign-live/campaign-live/pkg/limit"
 	"github.com/campaign-live/campaign-live/pkg/outbox"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
@@ -71,21 +73,34 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 		topic    = env.String("KAFKA_TOPIC", kafkax.DefaultTopic)
 		httpAddr = env.String("HTTP_ADDR", s.HTTPAddr)
 		opsAddr  = env.String("OPS_ADDR", s.OpsAddr)
-		secret   = env.String("AUTH_JWT_SECRET", "local-dev-secret")
-		grace    = env.Duration("SHUTDOWN_TIMEOUT", 20*time.Second)
-		poll     = env.Duration("OUTBOX_POLL", time.Second)
-		batch    = env.Int("OUTBOX_BATCH", 256, 1, 10000)
-		group    = env.String("KAFKA_GROUP", s.Name)
-		wait     = env.Duration("REPLICA_WAIT", 2*time.Second)
+		authCfg  = auth.Config{
+			Secret:   env.String("AUTH_JWT_SECRET", "local-dev-secret"),
+			JWKSURL:  env.String("AUTH_JWKS_URL", ""),
+			Issuer:   env.String("AUTH_ISSUER", ""),
+			Audience: env.String("AUTH_AUDIENCE", ""),
+		}
+		origins = env.List("ALLOWED_ORIGINS", []string{"http://localhost:8080", "http://127.0.0.1:8080"})
+		perIP   = rateVar(env, "RATE_WRITES_PER_IP", "600/1m")
+		perUser = rateVar(env, "RATE_WRITES_PER_USER", "120/1m")
+		grace   = env.Duration("SHUTDOWN_TIMEOUT", 20*time.Second)
+		poll    = env.Duration("OUTBOX_POLL", time.Second)
+		batch   = env.Int("OUTBOX_BATCH", 256, 1, 10000)
+		group   = env.String("KAFKA_GROUP", s.Name)
+		wait    = env.Duration("REPLICA_WAIT", 2*time.Second)
 	)
 	consumes := s.Replica || s.Consume != nil
 	if err := env.Err(); err != nil {
 		return err
 	}
-	verifier, err := auth.NewHS256([]byte(secret))
+	verifier, err := auth.New(ctx, authCfg)
 	if err != nil {
-		return fmt.Errorf("AUTH_JWT_SECRET: %w", err)
+		return fmt.Errorf("auth: %w", err)
 	}
+	limits, err := limit.NewWrites(perIP, perUser, verifier)
+	if err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
+	defer limits.Close()
 	pool, err := pgdb.Connect(ctx, dsn, 30*time.Second)
 	if err != nil {
 		return err
@@ -107,6 +122,7 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	if err != nil {
 		return err
 	}
+	handler = corsFor(origins).Handler(limits.Handler(handler))
 	writer := kafkax.NewWriter(brokers, topic, batch)
 	defer writer.Close()
 	relay := &outbox.Relay{Pool: pool, Publisher: writer, Name: s.Name, Log: log, Batch: batch, Poll: poll}
@@ -147,4 +163,23 @@ func eventHandler(d Deps, s Service) consumer.Handler {
 		}
 		return own(ctx, tx, e)
 	}
+}
+
+func rateVar(env *app.Env, key, def string) limit.Rate {
+	var r limit.Rate
+	env.Parsed(key, def, func(v string) (err error) { r, err = limit.ParseRate(v); return err })
+	return r
+}
+
+// corsFor lets browsers on the allowed origins call the REST API (the same
+// allowlist as the WebSocket's).
+func corsFor(origins []string) *cors.Cors {
+	return cors.New(cors.Options{
+		AllowedOrigins:   origins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "Idempotency-Key"},
+		ExposedHeaders:   []string{"Retry-After", "Idempotent-Replayed"},
+		AllowCredentials: true,
+		MaxAge:           600,
+	})
 }
