@@ -50,6 +50,10 @@ test-integration: ## integration tests against the real Postgres and Kafka
 test-e2e: ## end-to-end tests against the running system
 	@scripts/test.sh e2e
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 10m)
+	@scripts/fuzz.sh $${FUZZTIME:-10m}
+
 .PHONY: build
 build: ## compile every module
 	@for m in $(MODULES); do (cd $$m && go build ./...) || exit 1; done

@@ -51,6 +51,13 @@ stack_up() {
   set -a; source "$RUN_DIR/stack.env"; set +a
 }
 
+# fuzz runs every fuzz target briefly: the seed corpora and a few seconds
+# of new inputs. `make fuzz` runs them for minutes.
+fuzz() {
+  log "fuzz targets, ${FUZZTIME:-2s} each"
+  scripts/fuzz.sh "${FUZZTIME:-2s}"
+}
+
 integration() {
   stack_up
   log "integration tests (Postgres and Kafka)"
@@ -69,15 +76,17 @@ trap cleanup EXIT
 case "${1:-all}" in
   lint) lint ;;
   unit) unit ;;
+  fuzz) fuzz ;;
   integration) scripts/deps.sh; integration ;;
   e2e) scripts/deps.sh; e2e ;;
   all)
     scripts/deps.sh
     lint
     unit
+    fuzz
     integration
     e2e
     log "all tests passed"
     ;;
-  *) echo "usage: $0 all|lint|unit|integration|e2e" >&2; exit 2 ;;
+  *) echo "usage: $0 all|lint|unit|fuzz|integration|e2e" >&2; exit 2 ;;
 esac

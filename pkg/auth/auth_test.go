@@ -70,3 +70,29 @@ func TestTokenFromRequest(t *testing.T) {
 		})
 	}
 }
+
+func FuzzVerify(f *testing.F) {
+	v, _ := NewHS256(secret)
+	good, _ := Mint(secret, User{ID: 1, Username: "a"}, time.Hour)
+	f.Add(good)
+	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, tok string) {
+		u, err := v.Verify(tok)
+		if err == nil && tok != good {
+			t.Fatalf("Verify accepted a token it did not sign: %q → %+v", tok, u)
+		}
+	})
+}
+
+func FuzzTokenFromRequest(f *testing.F) {
+	f.Add("Bearer abc", "access_token=q", "access_token=c")
+	f.Add("", "", "")
+	f.Fuzz(func(t *testing.T, header, query, cookie string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", header)
+		r.URL.RawQuery = query
+		r.Header.Set("Cookie", cookie)
+		_ = TokenFromRequest(r) // must not panic on any input
+	})
+}

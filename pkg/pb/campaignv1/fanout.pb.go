@@ -582,6 +582,153 @@ func (x *SnapshotResponse) GetFrame() []byte {
 	return nil
 }
 
+type HistoryRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CampaignId int64                  `protobuf:"varint,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// after is the client's cursor: the last event it has.
+	After         *Position `protobuf:"bytes,2,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryRequest) Reset() {
+	*x = HistoryRequest{}
+	mi := &file_campaign_v1_fanout_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryRequest) ProtoMessage() {}
+
+func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_campaign_v1_fanout_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
+func (*HistoryRequest) Descriptor() ([]byte, []int) {
+	return file_campaign_v1_fanout_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HistoryRequest) GetCampaignId() int64 {
+	if x != nil {
+		return x.CampaignId
+	}
+	return 0
+}
+
+func (x *HistoryRequest) GetAfter() *Position {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
+type HistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// found is false while the campaign has no view (as for Snapshot).
+	Found bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	// complete is true when deliveries are every event of the campaign after
+	// `after`: history still reaches back to it (nothing after it was pruned),
+	// it is in the campaign's current epoch and partition, and not beyond the
+	// view. When false, deliveries is empty and the client needs a snapshot.
+	Complete bool `protobuf:"varint,2,opt,name=complete,proto3" json:"complete,omitempty"`
+	// deliveries are the events after `after`, in position order; events
+	// without a browser frame (campaign events) are left out.
+	Deliveries []*Delivery `protobuf:"bytes,3,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// position is the view's position when history was read.
+	Position *Position `protobuf:"bytes,4,opt,name=position,proto3" json:"position,omitempty"`
+	// private and owner_id are the campaign's visibility, so the gateway can
+	// apply the private-campaign rule without a snapshot.
+	Private       bool  `protobuf:"varint,5,opt,name=private,proto3" json:"private,omitempty"`
+	OwnerId       int64 `protobuf:"varint,6,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryResponse) Reset() {
+	*x = HistoryResponse{}
+	mi := &file_campaign_v1_fanout_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryResponse) ProtoMessage() {}
+
+func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_campaign_v1_fanout_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
+func (*HistoryResponse) Descriptor() ([]byte, []int) {
+	return file_campaign_v1_fanout_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *HistoryResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *HistoryResponse) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *HistoryResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *HistoryResponse) GetPosition() *Position {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *HistoryResponse) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *HistoryResponse) GetOwnerId() int64 {
+	if x != nil {
+		return x.OwnerId
+	}
+	return 0
+}
+
 var File_campaign_v1_fanout_proto protoreflect.FileDescriptor
 
 const file_campaign_v1_fanout_proto_rawDesc = "" +
@@ -624,10 +771,24 @@ const file_campaign_v1_fanout_proto_rawDesc = "" +
 	"\x10SnapshotResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x121\n" +
 	"\bposition\x18\x02 \x01(\v2\x15.campaign.v1.PositionR\bposition\x12\x14\n" +
-	"\x05frame\x18\x03 \x01(\fR\x05frame2\x95\x01\n" +
+	"\x05frame\x18\x03 \x01(\fR\x05frame\"^\n" +
+	"\x0eHistoryRequest\x12\x1f\n" +
+	"\vcampaign_id\x18\x01 \x01(\x03R\n" +
+	"campaignId\x12+\n" +
+	"\x05after\x18\x02 \x01(\v2\x15.campaign.v1.PositionR\x05after\"\xe2\x01\n" +
+	"\x0fHistoryResponse\x12\x14\n" +
+	"\x05found\x18\x01 \x01(\bR\x05found\x12\x1a\n" +
+	"\bcomplete\x18\x02 \x01(\bR\bcomplete\x125\n" +
+	"\n" +
+	"deliveries\x18\x03 \x03(\v2\x15.campaign.v1.DeliveryR\n" +
+	"deliveries\x121\n" +
+	"\bposition\x18\x04 \x01(\v2\x15.campaign.v1.PositionR\bposition\x12\x18\n" +
+	"\aprivate\x18\x05 \x01(\bR\aprivate\x12\x19\n" +
+	"\bowner_id\x18\x06 \x01(\x03R\aownerId2\xdb\x01\n" +
 	"\x06Fanout\x12B\n" +
 	"\x05Watch\x12\x19.campaign.v1.WatchRequest\x1a\x1a.campaign.v1.WatchResponse(\x010\x01\x12G\n" +
-	"\bSnapshot\x12\x1c.campaign.v1.SnapshotRequest\x1a\x1d.campaign.v1.SnapshotResponseBEZCgithub.com/campaign-live/campaign-live/pkg/pb/campaignv1;campaignv1b\x06proto3"
+	"\bSnapshot\x12\x1c.campaign.v1.SnapshotRequest\x1a\x1d.campaign.v1.SnapshotResponse\x12D\n" +
+	"\aHistory\x12\x1b.campaign.v1.HistoryRequest\x1a\x1c.campaign.v1.HistoryResponseBEZCgithub.com/campaign-live/campaign-live/pkg/pb/campaignv1;campaignv1b\x06proto3"
 
 var (
 	file_campaign_v1_fanout_proto_rawDescOnce sync.Once
@@ -641,7 +802,7 @@ func file_campaign_v1_fanout_proto_rawDescGZIP() []byte {
 	return file_campaign_v1_fanout_proto_rawDescData
 }
 
-var file_campaign_v1_fanout_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_campaign_v1_fanout_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_campaign_v1_fanout_proto_goTypes = []any{
 	(*WatchRequest)(nil),     // 0: campaign.v1.WatchRequest
 	(*Subscribe)(nil),        // 1: campaign.v1.Subscribe
@@ -652,23 +813,30 @@ var file_campaign_v1_fanout_proto_goTypes = []any{
 	(*Delivery)(nil),         // 6: campaign.v1.Delivery
 	(*SnapshotRequest)(nil),  // 7: campaign.v1.SnapshotRequest
 	(*SnapshotResponse)(nil), // 8: campaign.v1.SnapshotResponse
+	(*HistoryRequest)(nil),   // 9: campaign.v1.HistoryRequest
+	(*HistoryResponse)(nil),  // 10: campaign.v1.HistoryResponse
 }
 var file_campaign_v1_fanout_proto_depIdxs = []int32{
-	1, // 0: campaign.v1.WatchRequest.subscribe:type_name -> campaign.v1.Subscribe
-	2, // 1: campaign.v1.WatchRequest.unsubscribe:type_name -> campaign.v1.Unsubscribe
-	4, // 2: campaign.v1.WatchResponse.subscribed:type_name -> campaign.v1.Subscribed
-	6, // 3: campaign.v1.WatchResponse.delivery:type_name -> campaign.v1.Delivery
-	5, // 4: campaign.v1.Delivery.position:type_name -> campaign.v1.Position
-	5, // 5: campaign.v1.SnapshotResponse.position:type_name -> campaign.v1.Position
-	0, // 6: campaign.v1.Fanout.Watch:input_type -> campaign.v1.WatchRequest
-	7, // 7: campaign.v1.Fanout.Snapshot:input_type -> campaign.v1.SnapshotRequest
-	3, // 8: campaign.v1.Fanout.Watch:output_type -> campaign.v1.WatchResponse
-	8, // 9: campaign.v1.Fanout.Snapshot:output_type -> campaign.v1.SnapshotResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	1,  // 0: campaign.v1.WatchRequest.subscribe:type_name -> campaign.v1.Subscribe
+	2,  // 1: campaign.v1.WatchRequest.unsubscribe:type_name -> campaign.v1.Unsubscribe
+	4,  // 2: campaign.v1.WatchResponse.subscribed:type_name -> campaign.v1.Subscribed
+	6,  // 3: campaign.v1.WatchResponse.delivery:type_name -> campaign.v1.Delivery
+	5,  // 4: campaign.v1.Delivery.position:type_name -> campaign.v1.Position
+	5,  // 5: campaign.v1.SnapshotResponse.position:type_name -> campaign.v1.Position
+	5,  // 6: campaign.v1.HistoryRequest.after:type_name -> campaign.v1.Position
+	6,  // 7: campaign.v1.HistoryResponse.deliveries:type_name -> campaign.v1.Delivery
+	5,  // 8: campaign.v1.HistoryResponse.position:type_name -> campaign.v1.Position
+	0,  // 9: campaign.v1.Fanout.Watch:input_type -> campaign.v1.WatchRequest
+	7,  // 10: campaign.v1.Fanout.Snapshot:input_type -> campaign.v1.SnapshotRequest
+	9,  // 11: campaign.v1.Fanout.History:input_type -> campaign.v1.HistoryRequest
+	3,  // 12: campaign.v1.Fanout.Watch:output_type -> campaign.v1.WatchResponse
+	8,  // 13: campaign.v1.Fanout.Snapshot:output_type -> campaign.v1.SnapshotResponse
+	10, // 14: campaign.v1.Fanout.History:output_type -> campaign.v1.HistoryResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_campaign_v1_fanout_proto_init() }
@@ -690,7 +858,7 @@ func file_campaign_v1_fanout_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_campaign_v1_fanout_proto_rawDesc), len(file_campaign_v1_fanout_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	Fanout_Watch_FullMethodName    = "/campaign.v1.Fanout/Watch"
 	Fanout_Snapshot_FullMethodName = "/campaign.v1.Fanout/Snapshot"
+	Fanout_History_FullMethodName  = "/campaign.v1.Fanout/History"
 )
 
 // FanoutClient is the client API for Fanout service.
@@ -39,6 +40,11 @@ type FanoutClient interface {
 	Watch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchRequest, WatchResponse], error)
 	// Snapshot returns the campaign view and the position it reflects.
 	Snapshot(ctx context.Context, in *SnapshotRequest, opts ...grpc.CallOption) (*SnapshotResponse, error)
+	// History returns the campaign's events after a position, from its recent
+	// history, in order, and whether they are all of them. A gateway calls it
+	// after its interest is acknowledged (as for Snapshot), so replaying these
+	// and then the live deliveries after the last of them misses nothing.
+	History(ctx context.Context, in *HistoryRequest, opts ...grpc.CallOption) (*HistoryResponse, error)
 }
 
 type fanoutClient struct {
@@ -72,6 +78,16 @@ func (c *fanoutClient) Snapshot(ctx context.Context, in *SnapshotRequest, opts .
 	return out, nil
 }
 
+func (c *fanoutClient) History(ctx context.Context, in *HistoryRequest, opts ...grpc.CallOption) (*HistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HistoryResponse)
+	err := c.cc.Invoke(ctx, Fanout_History_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FanoutServer is the server API for Fanout service.
 // All implementations must embed UnimplementedFanoutServer
 // for forward compatibility.
@@ -88,6 +104,11 @@ type FanoutServer interface {
 	Watch(grpc.BidiStreamingServer[WatchRequest, WatchResponse]) error
 	// Snapshot returns the campaign view and the position it reflects.
 	Snapshot(context.Context, *SnapshotRequest) (*SnapshotResponse, error)
+	// History returns the campaign's events after a position, from its recent
+	// history, in order, and whether they are all of them. A gateway calls it
+	// after its interest is acknowledged (as for Snapshot), so replaying these
+	// and then the live deliveries after the last of them misses nothing.
+	History(context.Context, *HistoryRequest) (*HistoryResponse, error)
 	mustEmbedUnimplementedFanoutServer()
 }
 
@@ -103,6 +124,9 @@ func (UnimplementedFanoutServer) Watch(grpc.BidiStreamingServer[WatchRequest, Wa
 }
 func (UnimplementedFanoutServer) Snapshot(context.Context, *SnapshotRequest) (*SnapshotResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Snapshot not implemented")
+}
+func (UnimplementedFanoutServer) History(context.Context, *HistoryRequest) (*HistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method History not implemented")
 }
 func (UnimplementedFanoutServer) mustEmbedUnimplementedFanoutServer() {}
 func (UnimplementedFanoutServer) testEmbeddedByValue()                {}
@@ -150,6 +174,24 @@ func _Fanout_Snapshot_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Fanout_History_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FanoutServer).History(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Fanout_History_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FanoutServer).History(ctx, req.(*HistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Fanout_ServiceDesc is the grpc.ServiceDesc for Fanout service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +202,10 @@ var Fanout_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Snapshot",
 			Handler:    _Fanout_Snapshot_Handler,
+		},
+		{
+			MethodName: "History",
+			Handler:    _Fanout_History_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
