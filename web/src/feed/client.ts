@@ -401,7 +401,10 @@ export class FeedClient {
     this.clearHeartbeat();
     this.clear("connectTimer");
     if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    // No-op handlers rather than null: closing a socket that is still
+    // connecting reports an error event, which must not go unheard.
+    ws.onopen = ws.onmessage = null;
+    ws.onerror = ws.onclose = () => {};
     try {
       ws.close(code, reason);
     } catch {
