@@ -19,7 +19,11 @@ type config struct {
 	KafkaTopic     string
 	KafkaGroup     string
 	CommitInterval time.Duration
+	SessionTimeout time.Duration
 	CursorEpoch    uint32
+	HistoryEvents  int
+	HistoryAge     time.Duration
+	HistoryPrune   time.Duration
 	RecentItems    int
 	GRPCAddr       string
 	HTTPAddr       string
@@ -37,7 +41,13 @@ func loadConfig(env *app.Env) (config, error) {
 		KafkaTopic:     env.String("KAFKA_TOPIC", kafkax.DefaultTopic),
 		KafkaGroup:     env.String("KAFKA_GROUP", "fanout"),
 		CommitInterval: env.Duration("KAFKA_COMMIT_INTERVAL", time.Second),
+		// A dead instance's partitions wait this long before they move; a
+		// stopped one leaves at once.
+		SessionTimeout: env.Duration("KAFKA_SESSION_TIMEOUT", 10*time.Second),
 		CursorEpoch:    uint32(env.Int("CURSOR_EPOCH", 1, 1, math.MaxInt32)),
+		HistoryEvents:  env.Int("HISTORY_MAX_EVENTS", 1000, 1, 1_000_000),
+		HistoryAge:     env.Duration("HISTORY_MAX_AGE", 24*time.Hour),
+		HistoryPrune:   env.Duration("HISTORY_PRUNE_INTERVAL", time.Minute),
 		RecentItems:    env.Int("RECENT_ITEMS", 20, 1, 1000),
 		GRPCAddr:       env.String("GRPC_ADDR", "127.0.0.1:8203"),
 		HTTPAddr:       env.String("HTTP_ADDR", "127.0.0.1:8103"),
@@ -50,6 +60,14 @@ func loadConfig(env *app.Env) (config, error) {
 		ShutdownGrace: env.Duration("SHUTDOWN_GRACE", 10*time.Second),
 	}
 	errs := []error{env.Err()}
+	if c.SessionTimeout < 6*time.Second || c.SessionTimeout > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("KAFKA_SESSION_TIMEOUT=%s: want 6s to 5m (the broker's group session bounds)", c.SessionTimeout))
+	}
+	for key, d := range map[string]time.Duration{"HISTORY_MAX_AGE": c.HistoryAge, "HISTORY_PRUNE_INTERVAL": c.HistoryPrune} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%s: want a positive duration", key, d))
+		}
+	}
 	for key, addr := range map[string]string{"GRPC_ADDR": c.GRPCAddr, "HTTP_ADDR": c.HTTPAddr, "OPS_ADDR": c.OpsAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port", key, addr))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/api"
@@ -54,18 +55,29 @@ func run(ctx context.Context, log *slog.Logger) error {
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
-	campaignv1.RegisterFanoutServer(grpcServer, api.NewGRPCServer(gateways, views, log))
+	history := api.HistoryFunc(func(ctx context.Context, id int64, after cursor.Position) (view.History, error) {
+		return views.History(ctx, id, after, cfg.HistoryEvents)
+	})
+	campaignv1.RegisterFanoutServer(grpcServer, api.NewGRPCServer(gateways, views, log).WithHistory(history))
 	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
 
 	reader := consumer.NewReader(consumer.ReaderConfig{
 		Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,
-		CommitInterval: cfg.CommitInterval,
+		CommitInterval: cfg.CommitInterval, SessionTimeout: cfg.SessionTimeout,
 	}, log)
 	cons := consumer.New(reader, views, gateways, cfg.CursorEpoch, log)
 
 	g := app.NewGroup(ctx)
+	flushed := make(chan struct{})
 	g.Go("consumer", func(ctx context.Context) error {
 		err := cons.Run(ctx)
+		// Nothing is published any more. Let the gateway streams send what
+		// is queued before they end, then commit: the next owner of the
+		// partitions starts after what the gateways have.
+		fctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		_ = gateways.Flush(fctx)
+		cancel()
+		close(flushed)
 		// Closing flushes the last commits and leaves the group, so the
 		// partitions move to another instance without a session timeout.
 		if cerr := reader.Close(); cerr != nil && err == nil {
@@ -73,8 +85,12 @@ func run(ctx context.Context, log *slog.Logger) error {
 		}
 		return err
 	})
+	g.Go("history", func(ctx context.Context) error {
+		views.PruneEvery(ctx, cfg.HistoryPrune, cfg.HistoryEvents, cfg.HistoryAge, log)
+		return nil
+	})
 	g.Go("grpc", func(ctx context.Context) error {
-		return api.ServeGRPC(ctx, log, cfg.GRPCAddr, grpcServer, gateways, cfg.ShutdownGrace)
+		return api.ServeGRPC(ctx, log, cfg.GRPCAddr, grpcServer, gateways, cfg.ShutdownGrace, flushed)
 	})
 	g.Go("http", func(ctx context.Context) error {
 		return app.ServeHTTP(ctx, log, "http", cfg.HTTPAddr, httpHandler, cfg.ShutdownGrace)

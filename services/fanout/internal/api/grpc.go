@@ -11,21 +11,43 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/hub"
+	"github.com/campaign-live/campaign-live/services/fanout/internal/view"
 )
 
 // GRPCServer implements campaignv1.FanoutServer for the gateways.
 type GRPCServer struct {
 	campaignv1.UnimplementedFanoutServer
-	hub   *hub.Hub
-	views Views
-	log   *slog.Logger
+	hub     *hub.Hub
+	views   Views
+	history Histories
+	log     *slog.Logger
+}
+
+// Histories reads recent history; view.Store's History with a limit is one.
+type Histories interface {
+	History(ctx context.Context, campaignID int64, after cursor.Position) (view.History, error)
+}
+
+// HistoryFunc adapts a function to Histories.
+type HistoryFunc func(ctx context.Context, campaignID int64, after cursor.Position) (view.History, error)
+
+// History calls f.
+func (f HistoryFunc) History(ctx context.Context, campaignID int64, after cursor.Position) (view.History, error) {
+	return f(ctx, campaignID, after)
 }
 
 // NewGRPCServer returns the Fanout service over h and views.
 func NewGRPCServer(h *hub.Hub, views Views, log *slog.Logger) *GRPCServer {
 	return &GRPCServer{hub: h, views: views, log: log}
+}
+
+// WithHistory serves History from h; without it History is Unimplemented.
+func (g *GRPCServer) WithHistory(h Histories) *GRPCServer {
+	g.history = h
+	return g
 }
 
 var _ campaignv1.FanoutServer = (*GRPCServer)(nil)
@@ -110,7 +132,9 @@ func send(stream grpc.BidiStreamingServer[campaignv1.WatchRequest, campaignv1.Wa
 	for {
 		select {
 		case m := <-w.Queue():
-			if err := stream.Send(m); err != nil {
+			err := stream.Send(m)
+			w.Sent()
+			if err != nil {
 				return err
 			}
 		case <-w.Done():
@@ -134,4 +158,32 @@ func (g *GRPCServer) Snapshot(ctx context.Context, req *campaignv1.SnapshotReque
 		return &campaignv1.SnapshotResponse{Found: false}, nil
 	}
 	return &campaignv1.SnapshotResponse{Found: true, Position: snap.Position.PB(), Frame: snap.Frame}, nil
+}
+
+// History returns a campaign's events after a position from recent history,
+// and whether they are all of them. Like Snapshot it does not apply the
+// private-campaign rule: it reports the visibility, and gateways decide.
+func (g *GRPCServer) History(ctx context.Context, req *campaignv1.HistoryRequest) (*campaignv1.HistoryResponse, error) {
+	if g.history == nil {
+		return nil, status.Error(codes.Unimplemented, "history is not served")
+	}
+	if req.GetCampaignId() <= 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "campaign id %d", req.GetCampaignId())
+	}
+	h, err := g.history.History(ctx, req.GetCampaignId(), cursor.FromPB(req.GetAfter()))
+	if err != nil {
+		g.log.ErrorContext(ctx, "history failed", "campaign_id", req.GetCampaignId(), "err", err)
+		return nil, status.Error(codes.Internal, "read history")
+	}
+	resp := &campaignv1.HistoryResponse{
+		Found: h.Found, Complete: h.Complete, Position: h.Position.PB(),
+		Private: h.Private, OwnerId: h.OwnerID,
+	}
+	if h.Complete {
+		resp.Deliveries = make([]*campaignv1.Delivery, len(h.Deliveries))
+		for i, d := range h.Deliveries {
+			resp.Deliveries[i] = d.PB()
+		}
+	}
+	return resp, nil
 }

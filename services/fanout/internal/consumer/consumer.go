@@ -96,6 +96,10 @@ func (c *Consumer) handle(ctx context.Context, m kafka.Message) error {
 	if err != nil {
 		return err
 	}
+	if res.NewEpoch {
+		c.log.Warn("partition log began again: new cursor epoch", "partition", m.Partition, "offset", m.Offset,
+			"epoch", res.Position.Epoch, "event_id", e.GetId())
+	}
 	if res.Duplicate {
 		c.log.Debug("duplicate event", "campaign_id", e.GetCampaignId(), "event_id", e.GetId(),
 			"partition", m.Partition, "offset", m.Offset)
@@ -138,6 +142,9 @@ type ReaderConfig struct {
 	// already applied and pushed; a crash loses at most this much progress,
 	// which is replayed idempotently.
 	CommitInterval time.Duration
+	// SessionTimeout is how long the group waits for a silent member (one
+	// killed without leaving) before its partitions move.
+	SessionTimeout time.Duration
 }
 
 // NewReader returns a consumer-group reader. It starts a new group at the
@@ -154,6 +161,7 @@ func NewReader(cfg ReaderConfig, log *slog.Logger) *kafka.Reader {
 		MaxBytes:              10 << 20,
 		MaxWait:               500 * time.Millisecond,
 		CommitInterval:        cfg.CommitInterval,
+		SessionTimeout:        cfg.SessionTimeout,
 		WatchPartitionChanges: true,
 		Logger: kafka.LoggerFunc(func(msg string, args ...any) {
 			// kafka-go is chatty: format only when debug is on.

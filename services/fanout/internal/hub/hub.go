@@ -59,6 +59,10 @@ type Stream struct {
 	// from there, so a gateway that drains just enough to take each message
 	// in time is still cut when it never catches up.
 	fullSince atomic.Int64
+	// pending counts messages queued and not yet handed to gRPC: raised
+	// before a message enters the queue, lowered by the sender (Sent) once
+	// Send returned, so it never reads 0 while one is on its way.
+	pending atomic.Int64
 }
 
 // Join registers a new stream with no interest for the gateway at peer. The
@@ -105,15 +109,22 @@ func (s *Stream) Subscribe(ctx context.Context, seq uint64, ids []int64) error {
 	}
 	h.mu.Unlock()
 	ack := &campaignv1.WatchResponse{Kind: &campaignv1.WatchResponse_Subscribed{Subscribed: &campaignv1.Subscribed{Seq: seq}}}
+	s.pending.Add(1)
 	select {
 	case s.queue <- ack:
 		return nil
 	case <-s.done:
+		s.pending.Add(-1)
 		return s.err
 	case <-ctx.Done():
+		s.pending.Add(-1)
 		return ctx.Err()
 	}
 }
+
+// Sent tells the stream that one message taken from Queue was handed to
+// gRPC (or dropped because the stream broke).
+func (s *Stream) Sent() { s.pending.Add(-1) }
 
 // Unsubscribe removes ids from the stream's interest. Deliveries already
 // queued still arrive.
@@ -200,11 +211,13 @@ func (h *Hub) Publish(ctx context.Context, d *campaignv1.Delivery) error {
 
 	msg := &campaignv1.WatchResponse{Kind: &campaignv1.WatchResponse_Delivery{Delivery: d}}
 	for _, s := range targets {
+		s.pending.Add(1)
 		select {
 		case s.queue <- msg:
 			s.queued()
 			continue
 		case <-s.done:
+			s.pending.Add(-1)
 			continue
 		default:
 		}
@@ -238,13 +251,47 @@ func (h *Hub) wait(ctx context.Context, s *Stream, msg *campaignv1.WatchResponse
 	case s.queue <- msg:
 		s.queued()
 	case <-s.done:
+		s.pending.Add(-1)
 	case <-timer.C:
+		s.pending.Add(-1)
 		h.log.Warn("gateway stream stalled, ending it", "peer", s.peer, "queue", cap(s.queue), "stall_timeout", h.stall.String())
 		s.end(ErrStalled)
 	case <-ctx.Done():
+		s.pending.Add(-1)
 		return ctx.Err()
 	}
 	return nil
+}
+
+// Flush waits until every open stream has handed all it queued to gRPC, or
+// ctx ends. Called once nothing is published any more (the consumer
+// stopped), so that ending the streams loses nothing already queued.
+func (h *Hub) Flush(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		busy := 0
+		h.mu.RLock()
+		for s := range h.streams {
+			select {
+			case <-s.done:
+			default:
+				if s.pending.Load() > 0 {
+					busy++
+				}
+			}
+		}
+		h.mu.RUnlock()
+		if busy == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			h.log.Warn("gateway streams not flushed", "streams", busy, "err", ctx.Err())
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Close ends every stream with ErrClosed, and every later Join, so that

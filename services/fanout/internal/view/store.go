@@ -65,6 +65,13 @@ type Result struct {
 	// position (a redelivery) or at another one (published twice); the view
 	// did not change but for the position it reflects.
 	Duplicate bool
+	// Position is where the event was applied: the offset read, in the
+	// partition's current epoch.
+	Position cursor.Position
+	// NewEpoch is set when this event started a new epoch of its partition:
+	// it was new, yet its offset was not past what the partition had
+	// applied, so the partition's log began again (the topic was recreated).
+	NewEpoch bool
 	// Delivery is what to push to gateways, nil for campaign events. For a
 	// duplicate it is the frame and position stored when the event was first
 	// applied, so gateways recognise it by position.
@@ -82,14 +89,18 @@ var listColumn = map[string]string{
 	event.TypeMilestone:    "milestones",
 }
 
-// Apply applies e, read at pos, to the view in one transaction: it records
-// the event in history (deduplicating by id), changes the view and stores
-// pos as the position the view reflects. Events at or before the stored
-// position, and ids seen before, are duplicates: the view is left as it was.
+// Apply applies e, read at partition at.Partition and offset at.Offset, to
+// the view in one transaction: it records the event id (deduplicating),
+// decides the position's epoch, keeps the event's frame in history, changes
+// the view and stores the position the view reflects. at.Epoch is the
+// lowest epoch to use (CURSOR_EPOCH); the partition's stored epoch is used
+// when higher, and goes up when the partition's log is found to have begun
+// again (see Result.NewEpoch). Ids seen before are duplicates: the view is
+// left as it was.
 //
 // An error wrapping event.ErrInvalid means e can never be applied; any other
 // error is worth retrying.
-func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Position) (Result, error) {
+func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, at cursor.Position) (Result, error) {
 	col, ok := listColumn[e.GetType()]
 	if !ok {
 		return Result{}, fmt.Errorf("%w: type %q", event.ErrInvalid, e.GetType())
@@ -108,21 +119,28 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 			return Result{}, fmt.Errorf("%w: contribution amount %q: %v", event.ErrInvalid, c.GetAmount(), err)
 		}
 	}
-	var d *Delivery
-	if e.GetType() != event.TypeCampaign {
-		frame, err := event.Frame(e, cursor.Encode(pos))
-		if err != nil {
-			return Result{}, err
-		}
-		d = &Delivery{
-			CampaignID: e.GetCampaignId(), Position: pos, EventType: e.GetType(), EventID: e.GetId(),
-			Frame: frame, OccurredAt: e.GetOccurredAt().AsTime(),
-		}
-	}
 
 	var res Result
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res = Result{}
+		// Lock order, always: the partition's row, then the campaign's.
+		part, err := lockPartition(ctx, tx, at)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO event_seen (event_id) VALUES ($1) ON CONFLICT (event_id) DO NOTHING`, e.GetId())
+		if err != nil {
+			return fmt.Errorf("record event id: %w", err)
+		}
+		fresh := tag.RowsAffected() == 1
+		if fresh && at.Offset <= part.high {
+			// A new event where this partition has applied already: its
+			// log began again.
+			part.epoch++
+			res.NewEpoch = true
+		}
+		pos := cursor.Position{Epoch: part.epoch, Partition: at.Partition, Offset: at.Offset}
+
 		// The no-op update locks the row (and creates it for a campaign's
 		// first event) so concurrent owners during a rebalance serialize.
 		var (
@@ -130,7 +148,7 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 			epoch  int64
 			recent []byte
 		)
-		err := tx.QueryRow(ctx, fmt.Sprintf(`
+		err = tx.QueryRow(ctx, fmt.Sprintf(`
 			INSERT INTO campaign_view (campaign_id) VALUES ($1)
 			ON CONFLICT (campaign_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id
 			RETURNING pos_epoch, pos_partition, pos_offset, %s`, col),
@@ -139,31 +157,56 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 			return fmt.Errorf("lock view: %w", err)
 		}
 		stored.Epoch = uint32(epoch)
-		if !stored.Zero() && !stored.Less(pos) {
-			// A redelivery after a crash or rebalance: applied already.
+		if fresh && !stored.Zero() && !stored.Less(pos) {
+			// A new event of this campaign that would sort before what the
+			// campaign has shown: its partition changed under it (partitions
+			// were added, moving keys). A new epoch keeps its cursors growing.
+			part.epoch = max(part.epoch, stored.Epoch) + 1
+			pos.Epoch = part.epoch
+			res.NewEpoch = true
+		}
+		if res.NewEpoch {
+			part.high = at.Offset
+		} else {
+			part.high = max(part.high, at.Offset)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE partition_epoch SET epoch = $2, high_offset = $3 WHERE partition = $1`,
+			at.Partition, int64(part.epoch), part.high); err != nil {
+			return fmt.Errorf("update partition epoch: %w", err)
+		}
+		res.Position = pos
+
+		if !fresh {
+			// Applied before: a redelivery after a crash or rebalance, or
+			// the outbox published it twice (then at a later position,
+			// which the view now reflects).
 			res.Duplicate = true
+			if stored.Less(pos) {
+				if err := setPosition(ctx, tx, e.GetCampaignId(), pos); err != nil {
+					return err
+				}
+			}
 			res.Delivery, err = storedDelivery(ctx, tx, e.GetId())
 			return err
 		}
 
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO history (event_id, campaign_id, event_type, pos_epoch, pos_partition, pos_offset, frame, occurred_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			ON CONFLICT (event_id) DO NOTHING`,
-			e.GetId(), e.GetCampaignId(), e.GetType(), int64(pos.Epoch), pos.Partition, pos.Offset,
-			frameOf(d), e.GetOccurredAt().AsTime())
-		if err != nil {
-			return fmt.Errorf("insert history: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			// The outbox published this event twice: the view has it, and
-			// now reflects this later position too.
-			res.Duplicate = true
-			if err := setPosition(ctx, tx, e.GetCampaignId(), pos); err != nil {
+		var d *Delivery
+		if e.GetType() != event.TypeCampaign {
+			frame, err := event.Frame(e, cursor.Encode(pos))
+			if err != nil {
 				return err
 			}
-			res.Delivery, err = storedDelivery(ctx, tx, e.GetId())
-			return err
+			d = &Delivery{
+				CampaignID: e.GetCampaignId(), Position: pos, EventType: e.GetType(), EventID: e.GetId(),
+				Frame: frame, OccurredAt: e.GetOccurredAt().AsTime(),
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO history (event_id, campaign_id, event_type, pos_epoch, pos_partition, pos_offset, frame, occurred_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			e.GetId(), e.GetCampaignId(), e.GetType(), int64(pos.Epoch), pos.Partition, pos.Offset,
+			frameOf(d), e.GetOccurredAt().AsTime()); err != nil {
+			return fmt.Errorf("insert history: %w", err)
 		}
 
 		switch e.GetType() {
@@ -202,6 +245,34 @@ func (s *Store) Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Posit
 		return Result{}, fmt.Errorf("apply %s event %s: %w", e.GetType(), e.GetId(), err)
 	}
 	return res, nil
+}
+
+// partitionState is a partition's row of partition_epoch.
+type partitionState struct {
+	epoch uint32
+	high  int64 // highest offset applied in epoch; -1 for none
+}
+
+// lockPartition locks at.Partition's row, creating it at epoch at.Epoch. A
+// floor (at.Epoch) above the stored epoch starts that epoch afresh: an
+// operator raised CURSOR_EPOCH.
+func lockPartition(ctx context.Context, tx pgx.Tx, at cursor.Position) (partitionState, error) {
+	var (
+		epoch int64
+		p     partitionState
+	)
+	err := tx.QueryRow(ctx, `
+		INSERT INTO partition_epoch (partition, epoch, high_offset) VALUES ($1, $2, -1)
+		ON CONFLICT (partition) DO UPDATE SET partition = EXCLUDED.partition
+		RETURNING epoch, high_offset`, at.Partition, int64(at.Epoch)).Scan(&epoch, &p.high)
+	if err != nil {
+		return p, fmt.Errorf("lock partition epoch: %w", err)
+	}
+	p.epoch = uint32(epoch)
+	if at.Epoch > p.epoch {
+		p.epoch, p.high = at.Epoch, -1
+	}
+	return p, nil
 }
 
 func frameOf(d *Delivery) []byte {

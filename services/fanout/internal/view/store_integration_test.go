@@ -145,13 +145,16 @@ func TestApplyIsIdempotent(t *testing.T) {
 		t.Fatalf("view position %v, want offset 5: it reflects the republished record too", snap.Position)
 	}
 
-	// An older position for another event: already applied by definition.
-	old := apply(t, s, contributionEvent(t, 8, "1.00"), 4)
-	if !old.Duplicate || old.Delivery != nil {
-		t.Fatalf("older record = %+v, want a duplicate with nothing to push", old)
+	// A new event at an older offset: the partition's log began again (the
+	// topic was recreated), so it is applied in the next epoch, after
+	// everything of the previous one.
+	newer := apply(t, s, contributionEvent(t, 8, "1.00"), 4)
+	want := cursor.Position{Epoch: 2, Partition: 0, Offset: 4}
+	if newer.Duplicate || !newer.NewEpoch || newer.Delivery == nil || newer.Delivery.Position != want {
+		t.Fatalf("new event at an older offset = %+v, want it applied at %v in a new epoch", newer, want)
 	}
-	if _, d := snapshot(t, s); d.ContributionCount != 1 {
-		t.Fatalf("an older record changed the count to %d", d.ContributionCount)
+	if snap, d := snapshot(t, s); d.ContributionCount != 2 || snap.Position != want {
+		t.Fatalf("view counts %d at %v, want 2 at %v", d.ContributionCount, snap.Position, want)
 	}
 }
 
