@@ -23,13 +23,16 @@ export function App() {
       <header className="topbar">
         <a className="brand" {...linkProps("/")}>
           <span className="brand-mark" aria-hidden="true" />
-          campaign<span className="brand-accent">live</span>
+          <span>
+            campaign<span className="brand-accent">live</span>
+          </span>
         </a>
         <div className="session" aria-live="polite">
           {session.claims && session.token ? (
             <>
               <span className="session-user">
-                Signed in as <strong>{session.claims.username}</strong>
+                <span className="session-label">Signed in as </span>
+                <strong>{session.claims.username}</strong>
               </span>
               <button type="button" className="btn btn-ghost btn-small" onClick={session.signOut}>
                 Sign out

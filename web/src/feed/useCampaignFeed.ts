@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { FeedClient, type ConnectionSnapshot, type FeedClientOptions } from "./client";
 import { feedReducer, initialFeedState, type FeedState } from "./reducer";
@@ -8,8 +8,11 @@ export interface CampaignFeedOptions
   extends Omit<FeedClientOptions, "onMessage" | "onStatus"> {
   /** Called once for each new event (never for a duplicate or a campaign_data): for toasts. */
   onEvent?: (msg: CampaignEventMessage) => void;
-  /** Called for every message that is not dropped as a duplicate. */
-  onMessage?: (msg: ServerMessage) => void;
+  /**
+   * Called for every message that is not dropped as a duplicate, with the
+   * state before and after it was applied.
+   */
+  onMessage?: (msg: ServerMessage, before: FeedState, after: FeedState) => void;
   /** false keeps the feed disconnected (e.g. until a token is known). */
   enabled?: boolean;
 }
@@ -22,11 +25,6 @@ export interface CampaignFeed extends FeedState {
   serverError: { code: string; message: string } | null;
   send: FeedClient["send"];
   reconnect: () => void;
-}
-
-// The hook's reducer also forgets a campaign when the feed switches to another.
-function reduce(state: FeedState, action: ServerMessage | { type: "reset" }): FeedState {
-  return action.type === "reset" ? initialFeedState : feedReducer(state, action);
 }
 
 const idleSnapshot: ConnectionSnapshot = {
@@ -46,7 +44,11 @@ const idleSnapshot: ConnectionSnapshot = {
  * read when the connection starts.
  */
 export function useCampaignFeed(campaignId: string | number, options: CampaignFeedOptions = {}): CampaignFeed {
-  const [state, dispatch] = useReducer(reduce, initialFeedState);
+  // The state lives in a ref as well, so each message is applied to the
+  // exact state before it (and callbacks see both) even when React batches
+  // several messages into one render.
+  const stateRef = useRef<FeedState>(initialFeedState);
+  const [state, setState] = useState<FeedState>(initialFeedState);
   const [connection, setConnection] = useState<ConnectionSnapshot>(idleSnapshot);
   const [lastMessage, setLastMessage] = useState<ServerMessage | null>(null);
   const [serverError, setServerError] = useState<CampaignFeed["serverError"]>(null);
@@ -57,17 +59,21 @@ export function useCampaignFeed(campaignId: string | number, options: CampaignFe
   const { url, token, enabled = true } = options;
   useEffect(() => {
     if (!enabled) return;
-    dispatch({ type: "reset" });
+    stateRef.current = initialFeedState; // a new campaign starts from nothing
+    setState(initialFeedState);
     const client = new FeedClient(campaignId, {
       ...optionsRef.current,
       url,
       token,
       onStatus: (snap) => setConnection(snap),
       onMessage: (msg) => {
-        dispatch(msg);
+        const before = stateRef.current;
+        const after = feedReducer(before, msg);
+        stateRef.current = after;
+        if (after !== before) setState(after);
         setLastMessage(msg);
         if (msg.type === "error") setServerError({ code: msg.code, message: msg.message });
-        optionsRef.current.onMessage?.(msg);
+        optionsRef.current.onMessage?.(msg, before, after);
         if (msg.type !== "campaign_data" && msg.type !== "resumed" && msg.type !== "error" && msg.type !== "pong") {
           optionsRef.current.onEvent?.(msg);
         }

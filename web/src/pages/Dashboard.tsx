@@ -8,8 +8,8 @@ import { InlineForm } from "../components/InlineForm";
 import { LiveBadge } from "../components/LiveBadge";
 import { Progress } from "../components/Progress";
 import { useToast, type ToastInput } from "../components/Toasts";
-import { formatMoney, useCampaignFeed, type CampaignEventMessage, type CampaignView } from "../feed";
-import { fullDate } from "../format";
+import { formatMoney, useCampaignFeed, type CampaignEventMessage, type CampaignView, type FeedState, type ServerMessage } from "../feed";
+import { fullDate, plural } from "../format";
 import { linkProps } from "../router";
 
 const QUICK_AMOUNTS = ["10.00", "25.00", "50.00", "100.00"];
@@ -40,7 +40,25 @@ export function Dashboard({ id, session }: { id: string; session: Session }) {
   const toast = useToast();
   const [currency, setCurrency] = useState("USD");
   const onEvent = useCallback((msg: CampaignEventMessage) => toast(toastFor(msg, currency)), [toast, currency]);
-  const feed = useCampaignFeed(id, { token: session.token, onEvent });
+  // A campaign_data over an existing view (a reconnect the server could not
+  // resume exactly) replaces it: say what changed meanwhile, since those
+  // events get no toasts of their own.
+  const onMessage = useCallback(
+    (msg: ServerMessage, before: FeedState) => {
+      const was = before.campaign;
+      if (msg.type !== "campaign_data" || !was || was.id !== msg.data.id) return;
+      const n = msg.data.contribution_count - was.contribution_count;
+      if (n > 0) {
+        toast({
+          tone: "money",
+          title: `Back live: ${plural(n, "contribution", "contributions")} while you were away`,
+          body: `${formatMoney(msg.data.raised_amount, msg.data.currency)} raised so far`,
+        });
+      }
+    },
+    [toast],
+  );
+  const feed = useCampaignFeed(id, { token: session.token, onEvent, onMessage });
   const campaign = feed.campaign;
 
   useEffect(() => {

@@ -72,7 +72,7 @@ export function Home({ session }: { session: Session }) {
                   <a className="campaign-link" {...linkProps(`/campaigns/${c.id}`)}>
                     <span className="campaign-link-title">{c.title}</span>
                     <span className="meta">
-                      by {c.owner.username} · goal {formatMoney(c.goal_amount, c.currency)} · {timeAgo(c.created_at)}
+                      #{c.id} · by {c.owner.username} · goal {formatMoney(c.goal_amount, c.currency)} · {timeAgo(c.created_at)}
                     </span>
                   </a>
                 </li>
