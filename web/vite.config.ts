@@ -14,7 +14,13 @@ export default defineConfig({
     host: "127.0.0.1",
     proxy: {
       "/api": "http://127.0.0.1:8080",
-      "/ws": { target: "ws://127.0.0.1:8080", ws: true },
+      "/ws": {
+        target: "ws://127.0.0.1:8080",
+        ws: true,
+        // The gateway checks Origin against its allowlist; the dev server
+        // speaks for the origin it stands in for.
+        configure: (proxy) => proxy.on("proxyReqWs", (req) => req.setHeader("origin", "http://127.0.0.1:8080")),
+      },
     },
   },
   test: {

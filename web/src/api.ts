@@ -1,7 +1,7 @@
 // The REST API, same origin. Writes need a bearer JWT; errors are RFC 9457
 // problem JSON, surfaced as ApiError with the field they blame, if any.
 
-import type { Campaign, CampaignView, Comment, Contribution, Milestone, Release, Update } from "./feed";
+import type { Campaign, CampaignDataMessage, Comment, Contribution, Milestone, Release, Update } from "./feed";
 
 export class ApiError extends Error {
   constructor(
@@ -41,7 +41,8 @@ async function request<T>(method: string, path: string, token?: string | null, b
 
 export const api = {
   listCampaigns: () => request<{ campaigns: Campaign[] }>("GET", "/api/campaigns"),
-  liveView: (id: string | number) => request<CampaignView>("GET", `/api/live/campaigns/${id}`),
+  /** The live view over REST: the same campaign_data message the socket sends first. */
+  liveView: (id: string | number) => request<CampaignDataMessage>("GET", `/api/live/campaigns/${id}`),
   createCampaign: (token: string, c: { title: string; description: string; goal_amount: string; currency: string; private?: boolean }) =>
     request<Campaign>("POST", "/api/campaigns", token, c),
   contribute: (token: string, id: number, amount: string, currency: string) =>

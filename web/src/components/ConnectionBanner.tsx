@@ -7,7 +7,8 @@ import type { ConnectionSnapshot } from "../feed";
  * what happens next; it offers to retry at once. While the feed is live it
  * renders nothing.
  */
-export function ConnectionBanner({ connection, onRetry }: { connection: ConnectionSnapshot; onRetry: () => void }) {
+export function ConnectionBanner(props: { connection: ConnectionSnapshot; onRetry: () => void; onSignOut?: () => void }) {
+  const { connection, onRetry, onSignOut } = props;
   const now = useNow(connection.status === "reconnecting" ? 1000 : null);
   const { status, fatal, paused, nextRetryAt, attempt } = connection;
   if (status === "open" || (status === "connecting" && attempt === 0)) return null;
@@ -37,10 +38,17 @@ export function ConnectionBanner({ connection, onRetry }: { connection: Connecti
         {message}
         {!fatal && <span className="banner-note"> What you see may be out of date; nothing will be missed.</span>}
       </p>
-      {status !== "offline" && (
-        <button type="button" className="btn btn-small" onClick={onRetry}>
-          {action}
+      {fatal?.code === 4401 && onSignOut ? (
+        // Retrying with the same token cannot help; watching anonymously can.
+        <button type="button" className="btn btn-small" onClick={onSignOut}>
+          Watch without signing in
         </button>
+      ) : (
+        status !== "offline" && (
+          <button type="button" className="btn btn-small" onClick={onRetry}>
+            {action}
+          </button>
+        )
       )}
     </div>
   );

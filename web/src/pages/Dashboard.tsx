@@ -59,7 +59,10 @@ export function Dashboard({ id, session }: { id: string; session: Session }) {
     [toast],
   );
   const feed = useCampaignFeed(id, { token: session.token, onEvent, onMessage });
-  const campaign = feed.campaign;
+  const fallback = useRestFallback(id, feed.campaign === null && feed.connection.status === "reconnecting");
+  // Until the socket delivers, the REST view stands in (read-only, and the
+  // banner says updates are not live).
+  const campaign = feed.campaign ?? fallback;
 
   useEffect(() => {
     if (campaign) {
@@ -74,7 +77,7 @@ export function Dashboard({ id, session }: { id: string; session: Session }) {
   if (!campaign) {
     return (
       <div className="page">
-        <ConnectionBanner connection={feed.connection} onRetry={feed.reconnect} />
+        <ConnectionBanner connection={feed.connection} onRetry={feed.reconnect} onSignOut={session.token ? session.signOut : undefined} />
         {feed.connection.fatal ? (
           <section className="page narrow">
             <h1 tabIndex={-1}>{feed.connection.fatal.code === 4404 ? "Campaign not found" : "This campaign is not available"}</h1>
@@ -103,7 +106,7 @@ export function Dashboard({ id, session }: { id: string; session: Session }) {
 
   return (
     <div className="page dashboard">
-      <ConnectionBanner connection={feed.connection} onRetry={feed.reconnect} />
+      <ConnectionBanner connection={feed.connection} onRetry={feed.reconnect} onSignOut={session.token ? session.signOut : undefined} />
       <nav aria-label="Breadcrumb" className="crumbs">
         <a {...linkProps("/")}>Campaigns</a> <span aria-hidden="true">/</span> <span aria-current="page">{campaign.title}</span>
       </nav>
@@ -201,6 +204,28 @@ export function Dashboard({ id, session }: { id: string; session: Session }) {
       </div>
     </div>
   );
+}
+
+// useRestFallback reads the live view over REST once when asked: when the
+// socket cannot connect at first, the page still shows the campaign.
+function useRestFallback(id: string, wanted: boolean): CampaignView | null {
+  const [view, setView] = useState<CampaignView | null>(null);
+  const [tried, setTried] = useState(false);
+  useEffect(() => {
+    if (!wanted || tried) return;
+    setTried(true);
+    let live = true;
+    api
+      .liveView(id)
+      .then((m) => live && setView(m.data))
+      .catch(() => {
+        // The banner already says updates are unavailable.
+      });
+    return () => {
+      live = false;
+    };
+  }, [id, wanted, tried]);
+  return view;
 }
 
 function ContributePanel({ campaign, token }: { campaign: CampaignView; token: string | null }) {
