@@ -24,7 +24,7 @@ func Logger(service string) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	h := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level})
-	return slog.New(h).With("service", service)
+	return slog.New(traceHandler{h}).With("service", service)
 }
 
 // Main runs run and exits 1 if it fails, logging the error once.

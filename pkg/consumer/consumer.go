@@ -85,6 +85,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		CommitInterval: 0, // synchronous commits, after the database's
 	})
 	defer r.Close()
+	unregister := registerLag(c.cfg.Group, r)
+	defer unregister()
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
@@ -126,7 +128,9 @@ func (c *Consumer) applyWithRetry(ctx context.Context, m kafka.Message) error {
 
 // Apply applies one record and its offset in one transaction, unless the
 // database has already applied it.
-func (c *Consumer) Apply(ctx context.Context, m kafka.Message) error {
+func (c *Consumer) Apply(ctx context.Context, m kafka.Message) (err error) {
+	ctx, span := startProcess(ctx, c.cfg.Group, m)
+	defer func() { endProcess(span, err) }()
 	return pgx.BeginFunc(ctx, c.cfg.Pool, func(tx pgx.Tx) error {
 		var applied int64 = -1
 		err := tx.QueryRow(ctx,

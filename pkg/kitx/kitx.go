@@ -11,6 +11,10 @@ import (
 
 	"github.com/go-kit/kit/endpoint"
 	httptransport "github.com/go-kit/kit/transport/http"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/httpx"
@@ -75,6 +79,40 @@ func Logging(log *slog.Logger, name string) endpoint.Middleware {
 			return next(ctx, request)
 		}
 	}
+}
+
+// Tracing runs each call of an endpoint in a span named for it, a child of
+// the HTTP server span; business refusals are recorded on it as events,
+// internal failures as errors.
+func Tracing(name string) endpoint.Middleware {
+	tracer := otel.Tracer("github.com/campaign-live/campaign-live/pkg/kitx")
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, request any) (response any, err error) {
+			ctx, span := tracer.Start(ctx, name)
+			defer func() {
+				failure := err
+				if f, ok := response.(endpoint.Failer); ok && failure == nil {
+					failure = f.Failed()
+				}
+				if failure != nil {
+					if problem.From(failure).Kind == problem.Internal {
+						span.RecordError(failure)
+						span.SetStatus(codes.Error, "internal error")
+					} else {
+						span.AddEvent("refused", trace.WithAttributes(attribute.String("reason", failure.Error())))
+					}
+				}
+				span.End()
+			}()
+			return next(ctx, request)
+		}
+	}
+}
+
+// Observe wraps an endpoint in the middlewares every endpoint has: logging
+// and tracing, under name.
+func Observe(log *slog.Logger, name string, e endpoint.Endpoint) endpoint.Endpoint {
+	return Logging(log, name)(Tracing(name)(e))
 }
 
 // Server is a go-kit HTTP server for e with the shared options, answering

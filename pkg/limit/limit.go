@@ -17,10 +17,16 @@ import (
 
 	"github.com/sethvargo/go-limiter"
 	"github.com/sethvargo/go-limiter/memorystore"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/problem"
 )
+
+var refusals, _ = otel.Meter("github.com/campaign-live/campaign-live/pkg/limit").Int64Counter(
+	"rate_limit_refusals_total", metric.WithDescription("Requests refused by a rate limit, by limit (ip, user)."))
 
 // ErrTooMany is the refusal.
 var ErrTooMany = problem.New(problem.TooMany, "too many requests")
@@ -111,6 +117,7 @@ func take(w http.ResponseWriter, r *http.Request, s limiter.Store, key string) b
 	if err != nil || ok {
 		return true // a limiter failure must not refuse writes
 	}
+	refusals.Add(r.Context(), 1, metric.WithAttributes(attribute.String("limit", strings.SplitN(key, ":", 2)[0])))
 	wait := time.Until(time.Unix(0, int64(reset)))
 	problem.RetryAfter(w, max(1, int(wait.Seconds()+0.999)))
 	problem.Write(w, ErrTooMany.With("retry after the Retry-After seconds"))

@@ -12,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 )
 
 //go:embed migrations/*.sql
@@ -59,7 +61,9 @@ type Relay struct {
 	Publisher Publisher
 	// Name identifies the service; its relays share one advisory lock.
 	Name string
-	Log  *slog.Logger
+	// Topic names the destination in producer spans.
+	Topic string
+	Log   *slog.Logger
 	// Batch is the most rows published at once (default 256).
 	Batch int
 	// Poll bounds the wait for a notification (default 1s), and is how often
@@ -202,10 +206,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			return rw, err
 		}
 		rw.msg = kafka.Message{Key: event.Key(campaignID), Value: payload, Time: createdAt,
-			Headers: []kafka.Header{{Key: event.HeaderType, Value: []byte(typ)}}}
-		if tp != "" {
-			rw.msg.Headers = append(rw.msg.Headers, kafka.Header{Key: event.HeaderTraceparent, Value: []byte(tp)})
-		}
+			Headers: []kafka.Header{{Key: event.HeaderType, Value: []byte(typ)}, {Key: event.HeaderTraceparent, Value: []byte(tp)}}}
 		return rw, nil
 	})
 	if err != nil {
@@ -215,10 +216,12 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	msgs := make([]kafka.Message, len(batch))
+	spans := make([]trace.Span, len(batch))
 	for i, rw := range batch {
-		msgs[i] = rw.msg
+		msgs[i], spans[i] = r.startPublish(ctx, rw.msg)
 	}
 	werr := r.Publisher.WriteMessages(ctx, msgs...)
+	endPublish(spans, werr)
 	var done []int64
 	var perMsg kafka.WriteErrors
 	switch {
@@ -263,5 +266,4 @@ func Write(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) ([]*campa
 	})
 }
 
-// traceparent is the request's trace context, once tracing is wired in.
-func traceparent(context.Context) string { return "" }
+func traceparent(ctx context.Context) string { return telemetry.Traceparent(ctx) }

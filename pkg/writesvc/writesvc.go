@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
@@ -30,6 +31,7 @@ import (
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 	"github.com/campaign-live/campaign-live/pkg/replica"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 )
 
 // Deps are what a service's handler is built from.
@@ -92,6 +94,15 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
+	tel, err := telemetry.Setup(ctx, s.Name, telemetry.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx) // flush the last spans
+	}()
 	verifier, err := auth.New(ctx, authCfg)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
@@ -122,11 +133,16 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	if err != nil {
 		return err
 	}
-	handler = corsFor(origins).Handler(limits.Handler(handler))
+	handler = otelhttp.NewHandler(corsFor(origins).Handler(limits.Handler(handler)), "http",
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
 	writer := kafkax.NewWriter(brokers, topic, batch)
 	defer writer.Close()
-	relay := &outbox.Relay{Pool: pool, Publisher: writer, Name: s.Name, Log: log, Batch: batch, Poll: poll}
+	relay := &outbox.Relay{Pool: pool, Publisher: writer, Name: s.Name, Topic: topic, Log: log, Batch: batch, Poll: poll}
+	if err := outbox.RegisterMetrics(pool); err != nil {
+		return fmt.Errorf("outbox metrics: %w", err)
+	}
 	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
+	ops.Handle("GET /metrics", tel.Metrics)
 
 	g := app.NewGroup(ctx)
 	if consumes {

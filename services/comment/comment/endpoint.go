@@ -18,7 +18,7 @@ type Set struct {
 // NewSet wraps each method of s in an endpoint with its auth rule and
 // logging: any signed-in user may comment.
 func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
-	return Set{Comment: kitx.Logging(log, "comment")(auth.Require(v)(makeComment(s)))}
+	return Set{Comment: kitx.Observe(log, "comment", auth.Require(v)(makeComment(s)))}
 }
 
 func makeComment(s Service) endpoint.Endpoint {

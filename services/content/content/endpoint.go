@@ -24,11 +24,11 @@ type Set struct {
 // logging.
 func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
 	return Set{
-		CreateCampaign: kitx.Logging(log, "create_campaign")(auth.Require(v)(makeCreateCampaign(s))),
+		CreateCampaign: kitx.Observe(log, "create_campaign", auth.Require(v)(makeCreateCampaign(s))),
 		GetCampaign:    auth.Optional(v)(makeGetCampaign(s)),
 		ListCampaigns:  makeListCampaigns(s),
-		PostUpdate:     kitx.Logging(log, "post_update")(auth.Require(v)(makePostUpdate(s))),
-		PostRelease:    kitx.Logging(log, "post_release")(auth.Require(v)(makePostRelease(s))),
+		PostUpdate:     kitx.Observe(log, "post_update", auth.Require(v)(makePostUpdate(s))),
+		PostRelease:    kitx.Observe(log, "post_release", auth.Require(v)(makePostRelease(s))),
 	}
 }
 

@@ -20,7 +20,7 @@ type Set struct {
 // NewSet wraps each method of s in an endpoint with its auth rule and
 // logging.
 func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
-	return Set{Contribute: kitx.Logging(log, "contribute")(auth.Require(v)(makeContribute(s)))}
+	return Set{Contribute: kitx.Observe(log, "contribute", auth.Require(v)(makeContribute(s)))}
 }
 
 type contributeRequest struct {

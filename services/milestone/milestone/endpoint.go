@@ -19,7 +19,7 @@ type Set struct {
 // logging. Any signed-in user passes auth; ownership is the service's rule.
 func NewSet(s Service, v *auth.Verifier, log *slog.Logger) Set {
 	signedIn := auth.Require(v)
-	return Set{AddMilestone: kitx.Logging(log, "add_milestone")(signedIn(makeAddMilestone(s)))}
+	return Set{AddMilestone: kitx.Observe(log, "add_milestone", signedIn(makeAddMilestone(s)))}
 }
 
 func makeAddMilestone(s Service) endpoint.Endpoint {

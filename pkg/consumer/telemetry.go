@@ -1,0 +1,67 @@
+package consumer
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
+)
+
+const scope = "github.com/campaign-live/campaign-live/pkg/consumer"
+
+// startProcess starts the consumer span of a record, a child of the
+// producer span named by its traceparent header, so one trace runs from the
+// HTTP request through Kafka into this service (and on, through any event
+// the handler writes to its own outbox).
+func startProcess(ctx context.Context, group string, m kafka.Message) (context.Context, trace.Span) {
+	for _, h := range m.Headers {
+		if h.Key == event.HeaderTraceparent {
+			ctx = telemetry.WithTraceparent(ctx, string(h.Value))
+		}
+	}
+	return otel.Tracer(scope).Start(ctx, m.Topic+" process",
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			semconv.MessagingSystemKafka,
+			semconv.MessagingOperationTypeProcess,
+			semconv.MessagingDestinationName(m.Topic),
+			semconv.MessagingConsumerGroupName(group),
+			semconv.MessagingDestinationPartitionID(strconv.Itoa(m.Partition)),
+			semconv.MessagingKafkaOffset(int(m.Offset)),
+		))
+}
+
+func endProcess(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "apply failed")
+	}
+	span.End()
+}
+
+// registerLag reports the reader's lag (records behind the partition ends)
+// at each scrape; it returns the function that stops reporting.
+func registerLag(group string, r *kafka.Reader) func() {
+	m := otel.Meter(scope)
+	lag, err := m.Int64ObservableGauge("kafka_consumer_lag", metric.WithDescription("Records not yet consumed."))
+	if err != nil {
+		return func() {}
+	}
+	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(lag, r.Stats().Lag, metric.WithAttributes(attribute.String("group", group)))
+		return nil
+	}, lag)
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = reg.Unregister() }
+}
