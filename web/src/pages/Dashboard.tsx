@@ -38,6 +38,7 @@ function clip(s: string, n = 120): string {
 
 export function Dashboard({ id, session }: { id: string; session: Session }) {
   const toast = useToast();
+  useTick(30_000); // keeps "2 minutes ago" true while the page stays open
   const [currency, setCurrency] = useState("USD");
   const onEvent = useCallback((msg: CampaignEventMessage) => toast(toastFor(msg, currency)), [toast, currency]);
   // A campaign_data over an existing view (a reconnect the server could not
@@ -204,6 +205,14 @@ export function Dashboard({ id, session }: { id: string; session: Session }) {
       </div>
     </div>
   );
+}
+
+function useTick(everyMs: number): void {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), everyMs);
+    return () => clearInterval(t);
+  }, [everyMs]);
 }
 
 // useRestFallback reads the live view over REST once when asked: when the
