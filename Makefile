@@ -15,6 +15,7 @@ help: ## list the targets
 .PHONY: run
 run: ## start Postgres, Kafka and every service; the system is on http://localhost:8080
 	@scripts/deps.sh
+	@scripts/web.sh build
 	@scripts/stack/stack.sh up
 	@scripts/run.sh up
 	@echo
@@ -45,6 +46,11 @@ test-unit: ## unit tests only (no Postgres or Kafka)
 .PHONY: test-integration
 test-integration: ## integration tests against the real Postgres and Kafka
 	@scripts/test.sh integration
+
+.PHONY: test-web
+test-web: ## the web client's unit tests, and its browser test against the running system
+	@scripts/web.sh unit
+	@scripts/web.sh e2e
 
 .PHONY: test-e2e
 test-e2e: ## end-to-end tests against the running system

@@ -36,6 +36,8 @@ check_proto() {
 unit() {
   log "unit tests"
   each_module "${GOTEST[@]}" ./...
+  log "web unit tests"
+  scripts/web.sh unit
 }
 
 stack_started=""
@@ -68,8 +70,11 @@ e2e() {
   stack_up
   log "end-to-end tests (the whole system on :8080)"
   system_started=1
+  scripts/web.sh build
   scripts/run.sh up
   (cd test && "${GOTEST[@]}" -tags e2e ./e2e/...)
+  log "browser tests (Debian's Chromium)"
+  scripts/web.sh e2e
 }
 
 trap cleanup EXIT
