@@ -16,10 +16,15 @@
 //
 // Each stream runs a loop: open Watch, send Subscribe with every watched
 // campaign, then receive until it breaks; back off with jitter and start
-// again. Events may have been missed while a stream was away, so when the
-// re-sent interest is acknowledged the Sink is told (Reconnected) and
-// resyncs those campaigns' sockets (package hub). Deliveries go to the Sink
-// on the stream's receiving goroutine, in stream order.
+// again. Events may have been missed while a stream was away, so on
+// connecting the Sink is asked to Resync every watched campaign, and the
+// resync is made ready when the re-sent interest is acknowledged (failed if
+// the stream breaks first). When a stream breaks while another is up, every
+// watched campaign is resynced at once: its instance may have committed
+// events it never sent, and another may be taking over its partitions.
+// Deliveries go to the Sink on the stream's receiving goroutine, in stream
+// order, with the stream's index. Snapshot and History read from any
+// instance (they share one database).
 //
 // # Concurrency
 //

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 )
 
@@ -23,15 +24,20 @@ var ErrSubscribeTimeout = errors.New("fanout did not acknowledge the subscriptio
 
 // Sink receives what the streams carry; *hub.Hub is one.
 type Sink interface {
-	// Deliver is called for every delivery, on the stream's receiving
-	// goroutine. It must not block.
-	Deliver(d *campaignv1.Delivery)
-	// Reconnected is called when a stream (re)connected and acknowledged
-	// the interest in campaignIDs: events of those campaigns may have been
-	// missed while it was away. It is called on the receiving goroutine,
-	// before any later delivery of that stream, and must not block.
-	Reconnected(ctx context.Context, campaignIDs []int64)
+	// Deliver is called for every delivery, on the receiving goroutine of
+	// stream src (the index of its address). It must not block.
+	Deliver(src int, d *campaignv1.Delivery)
+	// Resync is called when the sockets of campaignIDs may have missed
+	// events: a stream (re)connected (before its first delivery), or one
+	// broke while another is up. The sink marks the point and waits for
+	// ready: nil once the interest is in force (history read from then on
+	// misses nothing), an error if the stream broke first. It must not
+	// block.
+	Resync(campaignIDs []int64) (ready func(error))
 }
+
+// ErrStreamDown fails a resync whose stream broke before it acknowledged.
+var ErrStreamDown = errors.New("fanout stream broke before acknowledging")
 
 // Options tune a Link; zero values take the defaults.
 type Options struct {
@@ -79,11 +85,12 @@ type interest struct {
 // pendingAck is what an acknowledgement completes: the first Subscribe of
 // one campaign, or the interest re-sent when a stream connected.
 type pendingAck struct {
-	in  *interest
-	ids []int64
+	in    *interest
+	ready func(error) // the resync waiting for the re-sent interest
 }
 
 type stream struct {
+	index  int
 	addr   string
 	cc     *grpc.ClientConn
 	client campaignv1.FanoutClient
@@ -110,7 +117,7 @@ func New(addrs []string, log *slog.Logger, opts Options) (*Link, error) {
 			_ = l.Close()
 			return nil, fmt.Errorf("fanout client %s: %w", addr, err)
 		}
-		l.streams = append(l.streams, &stream{addr: addr, cc: cc, client: campaignv1.NewFanoutClient(cc)})
+		l.streams = append(l.streams, &stream{index: len(l.streams), addr: addr, cc: cc, client: campaignv1.NewFanoutClient(cc)})
 	}
 	if len(l.streams) == 0 {
 		return nil, errors.New("no fanout address")
@@ -226,6 +233,31 @@ func (l *Link) release(campaignID int64, in *interest) {
 // Snapshot reads campaignID's view from the first instance that answers,
 // starting round robin among the streams that are up.
 func (l *Link) Snapshot(ctx context.Context, campaignID int64) (*campaignv1.SnapshotResponse, error) {
+	resp, err := read(l, ctx, func(ctx context.Context, c campaignv1.FanoutClient) (*campaignv1.SnapshotResponse, error) {
+		return c.Snapshot(ctx, &campaignv1.SnapshotRequest{CampaignId: campaignID})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot campaign %d: %w", campaignID, err)
+	}
+	return resp, nil
+}
+
+// History reads campaignID's events after `after` from recent history, from
+// the first instance that answers, as Snapshot does.
+func (l *Link) History(ctx context.Context, campaignID int64, after cursor.Position) (*campaignv1.HistoryResponse, error) {
+	resp, err := read(l, ctx, func(ctx context.Context, c campaignv1.FanoutClient) (*campaignv1.HistoryResponse, error) {
+		return c.History(ctx, &campaignv1.HistoryRequest{CampaignId: campaignID, After: after.PB()})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history of campaign %d: %w", campaignID, err)
+	}
+	return resp, nil
+}
+
+// read calls call on the instances, those that are up first, starting round
+// robin, until one answers. Every instance reads the same database.
+func read[T any](l *Link, ctx context.Context, call func(context.Context, campaignv1.FanoutClient) (T, error)) (T, error) {
+	var zero T
 	n := len(l.streams)
 	start := int(l.rr.Add(1) % uint64(n))
 	var lastErr error
@@ -236,18 +268,18 @@ func (l *Link) Snapshot(ctx context.Context, campaignID int64) (*campaignv1.Snap
 				continue
 			}
 			actx, cancel := context.WithTimeout(ctx, l.opts.SnapshotTimeout)
-			resp, err := s.client.Snapshot(actx, &campaignv1.SnapshotRequest{CampaignId: campaignID})
+			resp, err := call(actx, s.client)
 			cancel()
 			if err == nil {
 				return resp, nil
 			}
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return zero, ctx.Err()
 			}
 			lastErr = fmt.Errorf("%s: %w", s.addr, err)
 		}
 	}
-	return nil, fmt.Errorf("snapshot campaign %d: %w", campaignID, lastErr)
+	return zero, lastErr
 }
 
 // loop keeps s connected until ctx ends.
@@ -291,16 +323,16 @@ func (l *Link) session(ctx context.Context, s *stream, sink Sink) (heard bool, e
 	l.mu.Lock()
 	s.out, s.pending = out, make(map[uint64]pendingAck)
 	s.up.Store(true)
-	if len(l.interest) > 0 {
-		ids := make([]int64, 0, len(l.interest))
-		for id := range l.interest {
-			ids = append(ids, id)
-		}
+	if ids := l.watched(); len(ids) > 0 {
+		// Events may have been missed while the stream was away: the
+		// sockets stop at a barrier now, before this stream's first
+		// delivery, and catch up from history once the interest is back.
+		ready := sink.Resync(ids)
 		l.seq++
 		out.push(&campaignv1.WatchRequest{Kind: &campaignv1.WatchRequest_Subscribe{
 			Subscribe: &campaignv1.Subscribe{Seq: l.seq, CampaignIds: ids},
 		}})
-		s.pending[l.seq] = pendingAck{ids: ids}
+		s.pending[l.seq] = pendingAck{ready: ready}
 	}
 	l.mu.Unlock()
 	l.log.Info("fanout stream up", "addr", s.addr)
@@ -315,7 +347,7 @@ func (l *Link) session(ctx context.Context, s *stream, sink Sink) (heard bool, e
 	defer func() {
 		cancel()
 		<-sent
-		l.down(s)
+		l.down(s, sink)
 	}()
 
 	for {
@@ -326,42 +358,46 @@ func (l *Link) session(ctx context.Context, s *stream, sink Sink) (heard bool, e
 		heard = true
 		switch k := resp.GetKind().(type) {
 		case *campaignv1.WatchResponse_Subscribed:
-			if ids := l.acked(s, k.Subscribed.GetSeq()); len(ids) > 0 {
-				sink.Reconnected(ctx, ids)
-			}
+			l.acked(s, k.Subscribed.GetSeq())
 		case *campaignv1.WatchResponse_Delivery:
-			sink.Deliver(k.Delivery)
+			sink.Deliver(s.index, k.Delivery)
 		}
 	}
 }
 
-// acked completes the acknowledgement seq of s. It returns the campaigns to
-// resync when seq acknowledged the interest re-sent on connecting.
-func (l *Link) acked(s *stream, seq uint64) []int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	p, ok := s.pending[seq]
-	if !ok {
-		return nil
-	}
-	delete(s.pending, seq)
-	if p.in != nil {
-		p.in.done()
-		return nil
-	}
-	// Resync only what is still watched.
-	ids := p.ids[:0:0]
-	for _, id := range p.ids {
-		if l.interest[id] != nil {
-			ids = append(ids, id)
-		}
+// watched returns the campaigns with interest; l.mu must be held.
+func (l *Link) watched() []int64 {
+	ids := make([]int64, 0, len(l.interest))
+	for id := range l.interest {
+		ids = append(ids, id)
 	}
 	return ids
 }
 
+// acked completes the acknowledgement seq of s.
+func (l *Link) acked(s *stream, seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := s.pending[seq]
+	if !ok {
+		return
+	}
+	delete(s.pending, seq)
+	if p.in != nil {
+		p.in.done()
+	}
+	if p.ready != nil {
+		p.ready(nil)
+	}
+}
+
 // down marks s disconnected. Subscriptions waiting for it stop waiting: s
-// gets the whole interest set when it connects again.
-func (l *Link) down(s *stream) {
+// gets the whole interest set when it connects again. A resync waiting for
+// it fails. If another stream is up, the instance behind s may have
+// committed events that s never brought, and another instance may be
+// taking over its partitions: every watched campaign catches up from
+// history now rather than when s comes back, which it may never do.
+func (l *Link) down(s *stream, sink Sink) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s.up.Store(false)
@@ -370,8 +406,18 @@ func (l *Link) down(s *stream) {
 		if p.in != nil {
 			p.in.done()
 		}
+		if p.ready != nil {
+			p.ready(ErrStreamDown)
+		}
 	}
 	s.pending = nil
+	others := false
+	for _, o := range l.streams {
+		others = others || o.out != nil
+	}
+	if ids := l.watched(); others && len(ids) > 0 {
+		sink.Resync(ids)(nil)
+	}
 }
 
 func (in *interest) done() {

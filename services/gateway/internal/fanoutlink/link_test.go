@@ -3,6 +3,7 @@ package fanoutlink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -19,24 +20,43 @@ type recSink struct {
 	mu         sync.Mutex
 	deliveries []int64 // offsets
 	resyncs    [][]int64
+	done       []string
 }
 
-func (s *recSink) Deliver(d *campaignv1.Delivery) {
+func (s *recSink) Deliver(_ int, d *campaignv1.Delivery) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deliveries = append(s.deliveries, d.GetPosition().GetOffset())
 }
 
-func (s *recSink) Reconnected(_ context.Context, ids []int64) {
+// Resync records the campaigns at once and the outcome when it comes:
+// "ready" or the error.
+func (s *recSink) Resync(ids []int64) func(error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resyncs = append(s.resyncs, slices.Sorted(slices.Values(ids)))
+	i := len(s.resyncs) - 1
+	return func(err error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		out := "ready"
+		if err != nil {
+			out = err.Error()
+		}
+		s.done = append(s.done, fmt.Sprintf("%d %s", i, out))
+	}
 }
 
 func (s *recSink) snapshot() ([]int64, [][]int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.deliveries), slices.Clone(s.resyncs)
+}
+
+func (s *recSink) outcomes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.done)
 }
 
 func start(t *testing.T, n int, opts Options) (*Link, []*fanouttest.Server, *recSink) {
@@ -163,12 +183,17 @@ func TestReconnectResendsInterestAndResyncs(t *testing.T) {
 	if len(subs) != 1 || !slices.Equal(slices.Sorted(slices.Values(subs[0].GetCampaignIds())), []int64{3, 4}) {
 		t.Fatalf("Subscribes after reconnect = %v, want one for [3 4]", subs)
 	}
-	fanouttest.Eventually(t, "the resync", func() bool {
-		_, resyncs := sink.snapshot()
-		return len(resyncs) == 1
+	// Two resyncs: when the stream broke (the other one was up, so its
+	// instance may be taking over), and when it came back, made ready by
+	// the acknowledgement.
+	fanouttest.Eventually(t, "the resyncs", func() bool {
+		return len(sink.outcomes()) == 2
 	})
-	if _, resyncs := sink.snapshot(); !slices.Equal(resyncs[0], []int64{3, 4}) {
-		t.Errorf("resynced %v, want [3 4]", resyncs[0])
+	if _, resyncs := sink.snapshot(); len(resyncs) != 2 || !slices.Equal(resyncs[0], []int64{3, 4}) || !slices.Equal(resyncs[1], []int64{3, 4}) {
+		t.Errorf("resynced %v, want [3 4] twice", resyncs)
+	}
+	if got := sink.outcomes(); !slices.Equal(got, []string{"0 ready", "1 ready"}) {
+		t.Errorf("outcomes %v, want both ready", got)
 	}
 	if got := len(fans[1].Subscribes()); got != 2 {
 		t.Errorf("the stream that stayed up got %d Subscribes, want 2", got)
@@ -222,5 +247,49 @@ func TestSnapshotFailsOver(t *testing.T) {
 	fans[1].Refuse(true)
 	if _, err := l.Snapshot(context.Background(), 5); err == nil {
 		t.Fatal("Snapshot with every instance refusing = nil error")
+	}
+}
+
+// TestResyncWaitsForTheAck: a stream that comes back with interest holds its
+// resync until the instance acknowledges it, and fails it if the stream
+// breaks first.
+func TestResyncWaitsForTheAck(t *testing.T) {
+	l, fans, sink := start(t, 1, Options{})
+	if _, err := l.Acquire(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	fans[0].HoldAcks(true)
+	fans[0].Drop()
+	fanouttest.Eventually(t, "the resync", func() bool {
+		_, resyncs := sink.snapshot()
+		return len(resyncs) == 1 && fans[0].Interested(3) == 1
+	})
+	if got := sink.outcomes(); len(got) != 0 {
+		t.Fatalf("outcomes %v before the ack, want none (and no resync when no other stream was up)", got)
+	}
+	fans[0].Drop() // breaks before acknowledging
+	fanouttest.Eventually(t, "the failed resync", func() bool { return len(sink.outcomes()) == 1 })
+	if got := sink.outcomes()[0]; got != "0 "+ErrStreamDown.Error() {
+		t.Fatalf("outcome %q, want the stream-down error", got)
+	}
+	fans[0].HoldAcks(false)
+	fanouttest.Eventually(t, "the next resync ready", func() bool {
+		got := sink.outcomes()
+		return len(got) == 2 && got[1] == "1 ready"
+	})
+}
+
+func TestHistoryFailsOver(t *testing.T) {
+	l, fans, _ := start(t, 2, Options{})
+	for _, f := range fans {
+		f.SetCampaign(5, at(2), []byte(`{"type":"campaign_data"}`))
+		f.Record(5, at(3), []byte(`{"type":"comment"}`))
+	}
+	fans[0].Refuse(true)
+	for range 3 {
+		resp, err := l.History(context.Background(), 5, at(2))
+		if err != nil || !resp.GetComplete() || len(resp.GetDeliveries()) != 1 {
+			t.Fatalf("History = %v, %v; want one delivery", resp, err)
+		}
 	}
 }

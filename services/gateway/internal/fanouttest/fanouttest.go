@@ -9,6 +9,7 @@ package fanouttest
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"slices"
 	"sync"
@@ -36,6 +37,16 @@ type Server struct {
 	refuse     bool
 	onSnapshot func(campaignID int64)
 	snapshotN  int
+	histories  map[int64]*log
+	historyN   int
+	onHistory  func(campaignID int64)
+}
+
+// log is a campaign's recent history as the fake keeps it: every delivery
+// pushed or recorded, and the highest position forgotten.
+type log struct {
+	events  []*campaignv1.Delivery
+	horizon cursor.Position
 }
 
 type watch struct {
@@ -57,6 +68,7 @@ func Start(t testing.TB) *Server {
 		addr:      ln.Addr().String(),
 		snapshots: make(map[int64]*campaignv1.SnapshotResponse),
 		streams:   make(map[*watch]struct{}),
+		histories: make(map[int64]*log),
 	}
 	g := grpc.NewServer()
 	campaignv1.RegisterFanoutServer(g, s)
@@ -71,11 +83,23 @@ func Start(t testing.TB) *Server {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return s.addr }
 
-// SetCampaign makes campaignID found, with frame as its campaign_data at pos.
+// SetCampaign makes campaignID found, with frame as its campaign_data at
+// pos. Its history reaches back to pos and no further: what happened up to
+// the snapshot is only in the snapshot.
 func (s *Server) SetCampaign(campaignID int64, pos cursor.Position, frame []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.snapshots[campaignID] = &campaignv1.SnapshotResponse{Found: true, Position: pos.PB(), Frame: frame}
+	if h := s.history(campaignID); h.horizon.Less(pos) {
+		h.horizon = pos
+	}
+}
+
+// OnHistory sets a function called in History before it reads.
+func (s *Server) OnHistory(f func(campaignID int64)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onHistory = f
 }
 
 // OnSnapshot sets a function called in Snapshot before it answers.
@@ -145,14 +169,75 @@ func (s *Server) Subscribes() []*campaignv1.Subscribe {
 	return slices.Clone(s.subscribes)
 }
 
-// Push sends a delivery of campaignID at pos with frame to every stream
-// subscribed to it, and returns how many there were.
-func (s *Server) Push(campaignID int64, pos cursor.Position, frame []byte) int {
-	d := &campaignv1.WatchResponse{Kind: &campaignv1.WatchResponse_Delivery{Delivery: &campaignv1.Delivery{
+// Record adds an event to campaignID's history without pushing it, as an
+// event committed while a stream was away.
+func (s *Server) Record(campaignID int64, pos cursor.Position, frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record(delivery(campaignID, pos, frame))
+}
+
+// Forget prunes campaignID's history up to and including pos.
+func (s *Server) Forget(campaignID int64, pos cursor.Position) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.history(campaignID)
+	h.horizon = pos
+	h.events = slices.DeleteFunc(h.events, func(d *campaignv1.Delivery) bool {
+		return !pos.Less(cursor.FromPB(d.GetPosition()))
+	})
+}
+
+// Histories returns how many History calls were answered.
+func (s *Server) Histories() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.historyN
+}
+
+func (s *Server) history(campaignID int64) *log {
+	h := s.histories[campaignID]
+	if h == nil {
+		h = &log{}
+		s.histories[campaignID] = h
+	}
+	return h
+}
+
+// record keeps d in its campaign's history, in position order; s.mu must
+// be held.
+func (s *Server) record(d *campaignv1.Delivery) {
+	h := s.history(d.GetCampaignId())
+	pos := cursor.FromPB(d.GetPosition())
+	i, found := slices.BinarySearchFunc(h.events, pos, func(e *campaignv1.Delivery, p cursor.Position) int {
+		switch q := cursor.FromPB(e.GetPosition()); {
+		case q.Less(p):
+			return -1
+		case p.Less(q):
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		h.events = slices.Insert(h.events, i, d)
+	}
+}
+
+func delivery(campaignID int64, pos cursor.Position, frame []byte) *campaignv1.Delivery {
+	return &campaignv1.Delivery{
 		CampaignId: campaignID, Position: pos.PB(), EventType: "contribution",
 		EventId: pos.String(), Frame: frame, OccurredAtUnixNano: time.Now().UnixNano(),
-	}}}
+	}
+}
+
+// Push records a delivery of campaignID at pos with frame in its history
+// and sends it to every stream subscribed to it, and returns how many there
+// were.
+func (s *Server) Push(campaignID int64, pos cursor.Position, frame []byte) int {
+	dl := delivery(campaignID, pos, frame)
+	d := &campaignv1.WatchResponse{Kind: &campaignv1.WatchResponse_Delivery{Delivery: dl}}
 	s.mu.Lock()
+	s.record(dl)
 	var to []*watch
 	for w := range s.streams {
 		if w.interest[campaignID] {
@@ -278,4 +363,55 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// History implements campaignv1.FanoutServer like fanout does: complete when
+// the cursor is in the view's epoch and partition, not past the view, and
+// not before what was forgotten. The view's position is the later of the
+// campaign's snapshot and its last event.
+func (s *Server) History(_ context.Context, req *campaignv1.HistoryRequest) (*campaignv1.HistoryResponse, error) {
+	s.mu.Lock()
+	hook := s.onHistory
+	s.mu.Unlock()
+	if hook != nil {
+		hook(req.GetCampaignId())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refuse {
+		return nil, status.Error(codes.Unavailable, "refusing")
+	}
+	s.historyN++
+	snap, ok := s.snapshots[req.GetCampaignId()]
+	if !ok {
+		return &campaignv1.HistoryResponse{}, nil
+	}
+	h := s.history(req.GetCampaignId())
+	view := cursor.FromPB(snap.GetPosition())
+	if n := len(h.events); n > 0 && view.Less(cursor.FromPB(h.events[n-1].GetPosition())) {
+		view = cursor.FromPB(h.events[n-1].GetPosition())
+	}
+	var probe struct {
+		Data struct {
+			Owner struct {
+				ID int64 `json:"id"`
+			} `json:"owner"`
+			Private bool `json:"private"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(snap.GetFrame(), &probe)
+	resp := &campaignv1.HistoryResponse{
+		Found: true, Position: view.PB(), Private: probe.Data.Private, OwnerId: probe.Data.Owner.ID,
+	}
+	after := cursor.FromPB(req.GetAfter())
+	if after.Epoch != view.Epoch || after.Partition != view.Partition || view.Less(after) || after.Less(h.horizon) {
+		return resp, nil
+	}
+	resp.Complete = true
+	for _, d := range h.events {
+		if after.Less(cursor.FromPB(d.GetPosition())) {
+			resp.Deliveries = append(resp.Deliveries, d)
+		}
+	}
+	return resp, nil
 }

@@ -20,17 +20,26 @@
 //
 // # Resync
 //
-// A fanout stream that broke may have carried events the sockets never got,
-// and the gateway cannot tell which campaigns live on that instance's
-// partitions. When a stream is back and has acknowledged the interest again,
-// Reconnected puts a Barrier frame into every socket of every watched
-// campaign, in order with deliveries, then reads a fresh snapshot of each
-// campaign. A socket's writer that reaches the barrier waits for that
-// snapshot, writes its campaign_data frame and continues with the events
-// after it. This is correct because fanout pushes an event only after the
-// view holding it is committed: every event dispatched before the barrier is
-// in the snapshot, and every event not in it is dispatched after the barrier.
-// Exact resume from history can later replace the fresh campaign_data here.
+// A socket may miss events in three ways, and each puts a Barrier frame into
+// the sockets concerned, in order with deliveries:
+//
+//   - a fanout stream (re)connected: events may have been committed while it
+//     was away. The barrier goes in before the stream's first delivery and
+//     becomes ready when the re-sent interest is acknowledged;
+//   - a stream broke while another is up: the broken instance may have
+//     committed events it never sent, and its partitions may move. Ready at
+//     once (the events are committed), for every watched campaign;
+//   - a campaign's deliveries switch from one stream to another (its
+//     partition moved): the old owner may have committed events this gateway
+//     never got. Ready at once, before the first delivery from the new one.
+//
+// A writer that reaches a barrier calls Resync.Catchup with the last
+// position it has sent, and writes what comes back: the events after it
+// from history, or one fresh Snapshot when history does not reach back.
+// This is exact because fanout pushes an event only after it is committed:
+// what was dispatched before the barrier is either written already or in
+// history, and whatever commits later is dispatched after the barrier and
+// filtered by position. Sockets at the same position share one read.
 //
 // # Concurrency
 //
@@ -42,6 +51,6 @@
 // # Lifecycle
 //
 // New needs nothing running. Rooms appear with their first subscriber and
-// go with their last. Resync snapshots run on goroutines bounded per call to
-// Reconnected and end with the context given to it.
+// go with their last. Catch-up reads run on their own goroutines, one per
+// distinct position per barrier, each under a timeout.
 package hub

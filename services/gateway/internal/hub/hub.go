@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -80,28 +81,130 @@ func SnapshotFrame(resp *campaignv1.SnapshotResponse) (*Frame, error) {
 	return f, nil
 }
 
-// ErrNotFound is a Resync's error when the campaign has no view any more.
+// ErrNotFound is a catch-up's error when the campaign has no view any more.
 var ErrNotFound = errors.New("campaign not found")
 
-// Resync is a fresh snapshot that Barrier frames wait for.
-type Resync struct {
-	done chan struct{}
-	snap *Frame
-	err  error
+// Visibility is who may see a campaign.
+type Visibility struct {
+	Private bool
+	OwnerID int64
 }
 
-func newResync() *Resync { return &Resync{done: make(chan struct{})} }
+// Resync is what a Barrier frame carries: the point from which a socket may
+// have missed events of its campaign. It becomes ready once reading history
+// cannot miss them (the interest is in force again), and serves each socket
+// the events after its own last position (Catchup). Sockets that stand at the
+// same position share one read.
+type Resync struct {
+	hub      *Hub
+	campaign int64
+	ready    chan struct{}
+	err      error // why the resync cannot happen; set before ready closes
+	once     sync.Once
 
-// Done is closed when Result is known.
-func (r *Resync) Done() <-chan struct{} { return r.done }
+	mu      sync.Mutex
+	flights map[cursor.Position]*flight
+}
 
-// Result returns the Snapshot frame to write, or why there is none
-// (ErrNotFound, or the snapshot failed). Call it after Done is closed.
-func (r *Resync) Result() (*Frame, error) { return r.snap, r.err }
+type flight struct {
+	done   chan struct{}
+	frames []*Frame
+	vis    Visibility
+	err    error
+}
 
-func (r *Resync) complete(snap *Frame, err error) {
-	r.snap, r.err = snap, err
-	close(r.done)
+func (h *Hub) newResync(campaignID int64) *Resync {
+	return &Resync{hub: h, campaign: campaignID, ready: make(chan struct{}), flights: make(map[cursor.Position]*flight)}
+}
+
+// complete makes the resync ready (err nil) or failed.
+func (r *Resync) complete(err error) {
+	r.once.Do(func() {
+		r.err = err
+		close(r.ready)
+	})
+}
+
+// Catchup returns what a socket whose last position is after must write to
+// have every event of the campaign: the events after it from history, in
+// order (Event frames), or, when history no longer reaches back, one
+// Snapshot frame. vis is the campaign's visibility. It waits until the
+// resync is ready or ctx ends.
+func (r *Resync) Catchup(ctx context.Context, after cursor.Position) (frames []*Frame, vis Visibility, err error) {
+	select {
+	case <-r.ready:
+	case <-ctx.Done():
+		return nil, vis, ctx.Err()
+	}
+	if r.err != nil {
+		return nil, vis, r.err
+	}
+	r.mu.Lock()
+	f := r.flights[after]
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		r.flights[after] = f
+		go func() {
+			// Not the first socket's context: the read is shared.
+			fctx, cancel := context.WithTimeout(context.Background(), r.hub.readTimeout)
+			defer cancel()
+			f.frames, f.vis, f.err = r.hub.catchup(fctx, r.campaign, after)
+			close(f.done)
+		}()
+	}
+	r.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.frames, f.vis, f.err
+	case <-ctx.Done():
+		return nil, vis, ctx.Err()
+	}
+}
+
+// catchup reads campaignID's history after `after`, or its snapshot when
+// history does not reach back.
+func (h *Hub) catchup(ctx context.Context, campaignID int64, after cursor.Position) ([]*Frame, Visibility, error) {
+	if !after.Zero() {
+		resp, err := h.fanout.History(ctx, campaignID, after)
+		if err != nil {
+			h.log.Warn("resync history failed", "campaign_id", campaignID, "err", err)
+			return nil, Visibility{}, err
+		}
+		if !resp.GetFound() {
+			return nil, Visibility{}, ErrNotFound
+		}
+		if resp.GetComplete() {
+			frames, err := EventFrames(resp.GetDeliveries())
+			return frames, Visibility{Private: resp.GetPrivate(), OwnerID: resp.GetOwnerId()}, err
+		}
+	}
+	resp, err := h.fanout.Snapshot(ctx, campaignID)
+	if err != nil {
+		h.log.Warn("resync snapshot failed", "campaign_id", campaignID, "err", err)
+		return nil, Visibility{}, err
+	}
+	if !resp.GetFound() {
+		return nil, Visibility{}, ErrNotFound
+	}
+	f, err := SnapshotFrame(resp)
+	if err != nil {
+		return nil, Visibility{}, err
+	}
+	return []*Frame{f}, Visibility{Private: f.Private, OwnerID: f.OwnerID}, nil
+}
+
+// EventFrames returns the Event frames of deliveries, in their order.
+func EventFrames(ds []*campaignv1.Delivery) ([]*Frame, error) {
+	frames := make([]*Frame, 0, len(ds))
+	for _, d := range ds {
+		f, err := NewFrame(Event, d.GetFrame(), cursor.FromPB(d.GetPosition()))
+		if err != nil {
+			return nil, err
+		}
+		f.OccurredAt = d.GetOccurredAtUnixNano()
+		frames = append(frames, f)
+	}
+	return frames, nil
 }
 
 // Subscriber is a socket that frames are offered to.
@@ -111,16 +214,17 @@ type Subscriber interface {
 	Deliver(f *Frame)
 }
 
-// Snapshotter reads a campaign's view; *fanoutlink.Link is one.
-type Snapshotter interface {
+// Reader reads campaign views and history; *fanoutlink.Link is one.
+type Reader interface {
 	Snapshot(ctx context.Context, campaignID int64) (*campaignv1.SnapshotResponse, error)
+	History(ctx context.Context, campaignID int64, after cursor.Position) (*campaignv1.HistoryResponse, error)
 }
 
 // Hub is the set of rooms of one gateway. It is safe for concurrent use.
 type Hub struct {
-	snap    Snapshotter
-	log     *slog.Logger
-	workers int // concurrent resync snapshots per Reconnected call
+	fanout      Reader
+	log         *slog.Logger
+	readTimeout time.Duration // of one catch-up read
 
 	mu    sync.RWMutex
 	rooms map[int64]*room
@@ -131,6 +235,7 @@ type room struct {
 	mu   sync.Mutex
 	subs []*Subscription
 	last cursor.Position // of the last dispatched delivery, when seen
+	src  int             // the fanout stream it came from
 	seen bool
 }
 
@@ -141,9 +246,9 @@ type Subscription struct {
 	i    int // index in room.subs, kept by swap-removal
 }
 
-// New returns an empty hub that reads resync snapshots through snap.
-func New(snap Snapshotter, log *slog.Logger) *Hub {
-	return &Hub{snap: snap, log: log, workers: 8, rooms: make(map[int64]*room)}
+// New returns an empty hub that reads catch-ups through fanout.
+func New(fanout Reader, log *slog.Logger) *Hub {
+	return &Hub{fanout: fanout, log: log, readTimeout: 30 * time.Second, rooms: make(map[int64]*room)}
 }
 
 // Attach adds s to campaignID's room; from now on s is offered the
@@ -202,9 +307,14 @@ func (h *Hub) Watchers(campaignID int64) int {
 	return len(r.subs)
 }
 
-// Deliver dispatches one delivery from a fanout stream to every subscriber
-// of its campaign. It does not block on sockets.
-func (h *Hub) Deliver(d *campaignv1.Delivery) {
+// Deliver dispatches one delivery from fanout stream src to every
+// subscriber of its campaign. It does not block on sockets.
+//
+// When the campaign's deliveries came from another stream until now, its
+// partition moved between fanout instances, and the old one may have
+// committed events that never reached this gateway: a Barrier goes first,
+// so every socket reads what it missed from history before this event.
+func (h *Hub) Deliver(src int, d *campaignv1.Delivery) {
 	r := h.room(d.GetCampaignId())
 	if r == nil {
 		return // nobody watches here any more; fanout learns it from Unsubscribe
@@ -222,61 +332,46 @@ func (h *Hub) Deliver(d *campaignv1.Delivery) {
 	if r.seen && !r.last.Less(pos) {
 		return // a duplicate, pushed again after a rebalance
 	}
-	r.last, r.seen = pos, true
+	if r.seen && r.src != src {
+		rs := h.newResync(r.id)
+		rs.complete(nil) // the event is committed, so history holds what came before it
+		r.offer(&Frame{Kind: Barrier, Resync: rs})
+	}
+	r.last, r.src, r.seen = pos, src, true
+	r.offer(f)
+}
+
+// offer gives f to every subscriber; r.mu must be held.
+func (r *room) offer(f *Frame) {
 	for _, s := range r.subs {
 		s.sub.Deliver(f)
 	}
 }
 
-// Reconnected resyncs the sockets of campaignIDs after a fanout stream came
-// back: it queues a Barrier in each of them now, in order with deliveries,
-// and completes it with a fresh snapshot read on other goroutines under ctx.
-func (h *Hub) Reconnected(ctx context.Context, campaignIDs []int64) {
-	type job struct {
-		id int64
-		rs *Resync
-	}
-	var jobs []job
+// Resync queues a Barrier in every socket of campaignIDs now, in order with
+// deliveries: their sockets may have missed events (a fanout stream broke).
+// Call ready with nil once reading history cannot miss what follows (the
+// interest is acknowledged again), or with an error if it never will be;
+// sockets wait at the barrier until then.
+func (h *Hub) Resync(campaignIDs []int64) (ready func(error)) {
+	var all []*Resync
 	for _, id := range campaignIDs {
 		r := h.room(id)
 		if r == nil {
 			continue
 		}
-		rs := newResync()
-		f := &Frame{Kind: Barrier, Resync: rs}
+		rs := h.newResync(id)
 		r.mu.Lock()
-		for _, s := range r.subs {
-			s.sub.Deliver(f)
-		}
+		r.offer(&Frame{Kind: Barrier, Resync: rs})
 		r.mu.Unlock()
-		jobs = append(jobs, job{id, rs})
+		all = append(all, rs)
 	}
-	if len(jobs) == 0 {
-		return
+	if len(all) > 0 {
+		h.log.Info("resync", "campaigns", len(all))
 	}
-	h.log.Info("resync after fanout reconnect", "campaigns", len(jobs))
-	queue := make(chan job, len(jobs))
-	for _, j := range jobs {
-		queue <- j
+	return func(err error) {
+		for _, rs := range all {
+			rs.complete(err)
+		}
 	}
-	close(queue)
-	for range min(h.workers, len(jobs)) {
-		go func() {
-			for j := range queue {
-				j.rs.complete(h.snapshot(ctx, j.id))
-			}
-		}()
-	}
-}
-
-func (h *Hub) snapshot(ctx context.Context, campaignID int64) (*Frame, error) {
-	resp, err := h.snap.Snapshot(ctx, campaignID)
-	if err != nil {
-		h.log.Warn("resync snapshot failed", "campaign_id", campaignID, "err", err)
-		return nil, err
-	}
-	if !resp.GetFound() {
-		return nil, ErrNotFound
-	}
-	return SnapshotFrame(resp)
 }

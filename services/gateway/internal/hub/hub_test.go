@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
@@ -25,13 +27,28 @@ func (s *sink) offsets() []int64 {
 	return out
 }
 
-type snapshots struct {
-	resp *campaignv1.SnapshotResponse
-	err  error
+// reads is a fake fanout: a fixed snapshot and history, counting calls.
+type reads struct {
+	snap    *campaignv1.SnapshotResponse
+	hist    *campaignv1.HistoryResponse
+	err     error
+	mu      sync.Mutex
+	afters  []cursor.Position // of History calls
+	snapped int
 }
 
-func (s snapshots) Snapshot(context.Context, int64) (*campaignv1.SnapshotResponse, error) {
-	return s.resp, s.err
+func (r *reads) Snapshot(context.Context, int64) (*campaignv1.SnapshotResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.snapped++
+	return r.snap, r.err
+}
+
+func (r *reads) History(_ context.Context, _ int64, after cursor.Position) (*campaignv1.HistoryResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.afters = append(r.afters, after)
+	return r.hist, r.err
 }
 
 func at(off int64) cursor.Position { return cursor.Position{Epoch: 1, Partition: 2, Offset: off} }
@@ -43,7 +60,7 @@ func delivery(id, off int64) *campaignv1.Delivery {
 	}
 }
 
-func newHub(s Snapshotter) *Hub { return New(s, slog.New(slog.DiscardHandler)) }
+func newHub(r Reader) *Hub { return New(r, slog.New(slog.DiscardHandler)) }
 
 func TestDeliverSharesOneFrameAcrossSockets(t *testing.T) {
 	h := newHub(nil)
@@ -52,8 +69,8 @@ func TestDeliverSharesOneFrameAcrossSockets(t *testing.T) {
 	h.Attach(1, b)
 	h.Attach(2, other)
 
-	h.Deliver(delivery(1, 5))
-	h.Deliver(delivery(3, 6)) // nobody watches 3
+	h.Deliver(0, delivery(1, 5))
+	h.Deliver(0, delivery(3, 6)) // nobody watches 3
 
 	if len(a.got) != 1 || len(b.got) != 1 {
 		t.Fatalf("got %d and %d frames, want 1 each", len(a.got), len(b.got))
@@ -74,7 +91,7 @@ func TestDeliverDropsWhatTheRoomHasSeen(t *testing.T) {
 	s := &sink{}
 	h.Attach(1, s)
 	for _, off := range []int64{5, 5, 4, 6, 5, 7, 7} {
-		h.Deliver(delivery(1, off))
+		h.Deliver(0, delivery(1, off))
 	}
 	if got, want := s.offsets(), []int64{5, 6, 7}; !slices.Equal(got, want) {
 		t.Errorf("offered offsets %v, want %v", got, want)
@@ -91,7 +108,7 @@ func TestDetach(t *testing.T) {
 	h.Detach(subs[1])
 	h.Detach(subs[1]) // twice is harmless
 	h.Detach(subs[0])
-	h.Deliver(delivery(1, 1))
+	h.Deliver(0, delivery(1, 1))
 	for i, want := range []int{0, 0, 1, 1} {
 		if got := len(sinks[i].got); got != want {
 			t.Errorf("sink %d got %d frames, want %d", i, got, want)
@@ -108,7 +125,7 @@ func TestDetach(t *testing.T) {
 	// A new room starts afresh: an old position is news to it.
 	s := &sink{}
 	h.Attach(1, s)
-	h.Deliver(delivery(1, 1))
+	h.Deliver(0, delivery(1, 1))
 	if len(s.got) != 1 {
 		t.Errorf("new room got %d frames, want 1", len(s.got))
 	}
@@ -125,7 +142,7 @@ func TestDeliverAllocatesNothingPerSocket(t *testing.T) {
 		off := int64(0)
 		return testing.AllocsPerRun(200, func() {
 			off++
-			h.Deliver(delivery(1, off))
+			h.Deliver(0, delivery(1, off))
 		})
 	}
 	one, many := allocs(1), allocs(1000)
@@ -140,45 +157,115 @@ type discard struct{}
 
 func (discard) Deliver(*Frame) {}
 
-func TestReconnectedBarrierThenSnapshot(t *testing.T) {
-	frame := `{"type":"campaign_data","data":{"id":1,"owner":{"id":7},"private":true},"cursor":"x"}`
+func TestResyncBarrierThenCatchup(t *testing.T) {
+	private := `{"type":"campaign_data","data":{"id":1,"owner":{"id":7},"private":true},"cursor":"x"}`
+	snap := &campaignv1.SnapshotResponse{Found: true, Position: at(9).PB(), Frame: []byte(private)}
 	tests := []struct {
-		name    string
-		snap    snapshots
-		wantErr error
+		name       string
+		r          *reads
+		wantOffs   []int64 // of the frames returned
+		wantKind   Kind
+		wantErr    error
+		wantPublic bool
 	}{
-		{"found", snapshots{resp: &campaignv1.SnapshotResponse{Found: true, Position: at(9).PB(), Frame: []byte(frame)}}, nil},
-		{"gone", snapshots{resp: &campaignv1.SnapshotResponse{}}, ErrNotFound},
-		{"unavailable", snapshots{err: errors.New("fanout down")}, errors.New("")},
+		{"history reaches back", &reads{hist: &campaignv1.HistoryResponse{
+			Found: true, Complete: true, Deliveries: []*campaignv1.Delivery{delivery(1, 6), delivery(1, 7)},
+		}}, []int64{6, 7}, Event, nil, true},
+		{"history does not: snapshot", &reads{
+			hist: &campaignv1.HistoryResponse{Found: true}, snap: snap,
+		}, []int64{9}, Snapshot, nil, false},
+		{"gone", &reads{hist: &campaignv1.HistoryResponse{}}, nil, 0, ErrNotFound, false},
+		{"unavailable", &reads{err: errors.New("fanout down")}, nil, 0, errors.New(""), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHub(tt.snap)
+			h := newHub(tt.r)
 			a, b := &sink{}, &sink{}
 			h.Attach(1, a)
 			h.Attach(1, b)
-			h.Deliver(delivery(1, 5))
-			h.Reconnected(context.Background(), []int64{1, 2})
-			h.Deliver(delivery(1, 10))
+			h.Deliver(0, delivery(1, 5))
+			ready := h.Resync([]int64{1, 2})
+			h.Deliver(0, delivery(1, 10))
 
 			if len(a.got) != 3 || a.got[1].Kind != Barrier || a.got[1] != b.got[1] {
 				t.Fatalf("offered %v, want event, one shared barrier, event", a.got)
 			}
 			rs := a.got[1].Resync
-			<-rs.Done()
-			snap, err := rs.Result()
-			switch {
-			case tt.wantErr == nil && err != nil:
-				t.Fatalf("Result: %v", err)
-			case tt.wantErr == nil:
-				if snap.Kind != Snapshot || snap.Pos != at(9) || !snap.Private || snap.OwnerID != 7 {
-					t.Errorf("snapshot = %+v, want a private snapshot of owner 7 at %v", snap, at(9))
-				}
-			case errors.Is(tt.wantErr, ErrNotFound) && !errors.Is(err, ErrNotFound):
-				t.Errorf("Result error %v, want ErrNotFound", err)
-			case err == nil:
-				t.Error("Result error nil, want one")
+			// Not ready: a catch-up waits.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			if _, _, err := rs.Catchup(ctx, at(5)); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Catchup before ready = %v, want it to wait", err)
+			}
+			ready(nil)
+			// Two sockets at the same position share one read.
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Go(func() {
+					frames, vis, err := rs.Catchup(context.Background(), at(5))
+					switch {
+					case tt.wantErr == nil && err != nil:
+						t.Errorf("Catchup: %v", err)
+					case tt.wantErr == nil:
+						var offs []int64
+						for _, f := range frames {
+							offs = append(offs, f.Pos.Offset)
+							if f.Kind != tt.wantKind {
+								t.Errorf("frame kind %d, want %d", f.Kind, tt.wantKind)
+							}
+						}
+						if !slices.Equal(offs, tt.wantOffs) {
+							t.Errorf("frames at %v, want %v", offs, tt.wantOffs)
+						}
+						if vis.Private == tt.wantPublic {
+							t.Errorf("visibility %+v", vis)
+						}
+					case errors.Is(tt.wantErr, ErrNotFound) && !errors.Is(err, ErrNotFound):
+						t.Errorf("Catchup error %v, want ErrNotFound", err)
+					case err == nil:
+						t.Error("Catchup error nil, want one")
+					}
+				})
+			}
+			wg.Wait()
+			if len(tt.r.afters) != 1 || tt.r.afters[0] != at(5) {
+				t.Errorf("history read after %v, want once after %v", tt.r.afters, at(5))
 			}
 		})
+	}
+}
+
+func TestFailedResyncFailsCatchup(t *testing.T) {
+	h := newHub(&reads{})
+	a := &sink{}
+	h.Attach(1, a)
+	h.Resync([]int64{1})(errors.New("stream broke"))
+	if _, _, err := a.got[0].Resync.Catchup(context.Background(), at(1)); err == nil {
+		t.Fatal("Catchup of a failed resync = nil error")
+	}
+}
+
+// TestSwitchOfStreamPutsABarrierFirst: a campaign whose deliveries move to
+// another fanout stream (its partition moved) catches up from history
+// before the first delivery of the new stream.
+func TestSwitchOfStreamPutsABarrierFirst(t *testing.T) {
+	r := &reads{hist: &campaignv1.HistoryResponse{Found: true, Complete: true}}
+	h := newHub(r)
+	a := &sink{}
+	h.Attach(1, a)
+	h.Deliver(0, delivery(1, 5))
+	h.Deliver(0, delivery(1, 6))
+	h.Deliver(1, delivery(1, 6)) // a duplicate from the new owner: dropped, no barrier
+	h.Deliver(1, delivery(1, 8))
+	h.Deliver(1, delivery(1, 9))
+	var kinds []Kind
+	for _, f := range a.got {
+		kinds = append(kinds, f.Kind)
+	}
+	if want := []Kind{Event, Event, Barrier, Event, Event}; !slices.Equal(kinds, want) {
+		t.Fatalf("offered kinds %v, want %v", kinds, want)
+	}
+	if _, _, err := a.got[2].Resync.Catchup(context.Background(), at(6)); err != nil {
+		t.Fatalf("Catchup: %v (a switch barrier is ready at once)", err)
 	}
 }

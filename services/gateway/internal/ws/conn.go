@@ -124,12 +124,14 @@ func (c *conn) readLoop() {
 	}
 }
 
-// writeLoop writes first, the socket's snapshot, then what the queue
-// brings, until the socket is shut.
-func (c *conn) writeLoop(first *hub.Frame) {
-	var last cursor.Position
-	if !c.write(first, &last) {
-		return
+// writeLoop writes the opening frames, starting after position from, then
+// what the queue brings, until the socket is shut.
+func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
+	last := from
+	for _, f := range opening {
+		if !c.write(f, &last) {
+			return
+		}
 	}
 	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
 	defer ping.Stop()
@@ -159,25 +161,7 @@ func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
 			return true // in the snapshot already, or a duplicate
 		}
 	case hub.Barrier:
-		select {
-		case <-f.Resync.Done():
-		case <-c.ctx.Done():
-			return false
-		}
-		snap, err := f.Resync.Result()
-		switch {
-		case errors.Is(err, hub.ErrNotFound):
-			c.shut(CloseNoSuchCampaign, reasonNoSuchCampaign)
-			return false
-		case err != nil:
-			c.shut(websocket.CloseTryAgainLater, "campaign unavailable")
-			return false
-		}
-		if code, text := c.allowed(snap); code != 0 {
-			c.shut(code, text)
-			return false
-		}
-		f = snap
+		return c.catchup(f.Resync, last)
 	}
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	if err := c.ws.WritePreparedMessage(f.Msg); err != nil {
@@ -190,10 +174,37 @@ func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
 	return true
 }
 
-// allowed applies the private-campaign rule to a snapshot: only its owner
-// may watch a private campaign.
-func (c *conn) allowed(snap *hub.Frame) (code int, text string) {
-	if snap.Private && (c.user == nil || c.user.ID != snap.OwnerID) {
+// catchup writes what the socket may have missed at a barrier: the events
+// after last from history, or a fresh campaign_data when history does not
+// reach back.
+func (c *conn) catchup(rs *hub.Resync, last *cursor.Position) bool {
+	frames, vis, err := rs.Catchup(c.ctx, *last)
+	switch {
+	case c.ctx.Err() != nil:
+		return false
+	case errors.Is(err, hub.ErrNotFound):
+		c.shut(CloseNoSuchCampaign, reasonNoSuchCampaign)
+		return false
+	case err != nil:
+		c.shut(websocket.CloseTryAgainLater, "campaign unavailable")
+		return false
+	}
+	if code, text := c.allowed(vis); code != 0 {
+		c.shut(code, text)
+		return false
+	}
+	for _, f := range frames {
+		if !c.write(f, last) {
+			return false
+		}
+	}
+	return true
+}
+
+// allowed applies the private-campaign rule: only its owner may watch a
+// private campaign.
+func (c *conn) allowed(vis hub.Visibility) (code int, text string) {
+	if vis.Private && (c.user == nil || c.user.ID != vis.OwnerID) {
 		return CloseForbidden, "forbidden campaign"
 	}
 	return 0, ""

@@ -15,14 +15,23 @@
 // After the upgrade the socket is attached to its campaign's room in the hub
 // first, so deliveries queue up in its send queue from then on; then the
 // interest is acquired from the fanout link and acknowledged by every
-// stream; only then is the snapshot read. Its campaign_data frame is the
-// first frame written, and the writer then sends only events after the
-// snapshot's position, and never one at or before the last position it has
-// sent (fanout may push duplicates). A private campaign is shown only to its
-// owner (else close 4403), one without a view closes 4404, and a fanout that
-// does not answer closes 1013. `since=` is accepted; exact resume from
-// history plugs in at Handler.opening, and until then every connect gets a
-// fresh campaign_data.
+// stream; only then is the opening read. With a valid `since=` cursor that
+// recent history still reaches back to (fanout's History says complete),
+// the opening is the events after it and {"type":"resumed","cursor":...}
+// (DESIGN.md §3.4); otherwise it is a fresh campaign_data. The writer then
+// sends only events after the position the opening left it at, and never
+// one at or before the last position it has sent (fanout may push
+// duplicates), so an event committed while the socket joins is sent once.
+// A private campaign is shown only to its owner (else close 4403), one
+// without a view closes 4404, and a fanout that does not answer closes 1013.
+//
+// # Barriers
+//
+// When a fanout stream broke or a campaign's partition moved between fanout
+// instances (package hub), a Barrier frame reaches the writer in order with
+// the deliveries. The writer catches up there: the events after its own
+// last position from history, or a fresh campaign_data if history does not
+// reach back.
 //
 // # Concurrency
 //

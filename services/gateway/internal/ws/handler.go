@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/problem"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
@@ -35,6 +37,9 @@ type Fanout interface {
 	// force; release undoes it.
 	Acquire(ctx context.Context, campaignID int64) (release func(), err error)
 	Snapshot(ctx context.Context, campaignID int64) (*campaignv1.SnapshotResponse, error)
+	// History returns the campaign's events after a position from recent
+	// history, and whether they are all of them.
+	History(ctx context.Context, campaignID int64, after cursor.Position) (*campaignv1.HistoryResponse, error)
 }
 
 // Observer is told about sockets: the seam for metrics.
@@ -192,23 +197,70 @@ func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, s
 	}
 	defer release()
 
-	first, code, text := h.opening(c, since)
+	opening, from, code, text := h.opening(c, since)
 	if code != 0 {
 		c.shut(code, text)
 		return
 	}
-	c.writeLoop(first)
+	c.writeLoop(opening, from)
 }
 
-// opening returns the socket's first frame, a fresh campaign_data, or the
-// close code that ends the socket instead.
-//
-// since is the client's resume cursor. Exact resume (replay the events after
-// it from recent history, then {"type":"resumed"}) plugs in here; until
-// history is served, a resuming client gets a fresh campaign_data, which the
-// contract allows when a resume cannot be exact.
-func (h *Handler) opening(c *conn, since string) (first *hub.Frame, code int, text string) {
-	_ = since
+// opening returns the socket's first frames and the position they start
+// after, or the close code that ends the socket instead: the events after
+// the client's since cursor and {"type":"resumed"} when recent history
+// holds all of them (DESIGN.md §3.4), else a fresh campaign_data. Either is
+// read after the interest is in force, so the live deliveries queued since
+// then are sent only past the position the opening leaves the socket at.
+func (h *Handler) opening(c *conn, since string) (frames []*hub.Frame, from cursor.Position, code int, text string) {
+	if after, err := cursor.Parse(since); err == nil && since != "" {
+		frames, code, text, ok := h.resume(c, after)
+		if ok || code != 0 {
+			return frames, after, code, text
+		}
+	}
+	snap, code, text := h.snapshot(c)
+	if code != 0 {
+		return nil, cursor.Position{}, code, text
+	}
+	return []*hub.Frame{snap}, cursor.Position{}, 0, ""
+}
+
+// resume returns the frames of an exact resume after `after`: the missed
+// events then {"type":"resumed"}. ok is false when it cannot be exact (or
+// history cannot be read), and the client gets a snapshot instead.
+func (h *Handler) resume(c *conn, after cursor.Position) (frames []*hub.Frame, code int, text string, ok bool) {
+	resp, err := h.fanout.History(c.ctx, c.campaign, after)
+	switch {
+	case c.ctx.Err() != nil:
+		return nil, websocket.CloseGoingAway, "", false // shut already; its reason wins
+	case err != nil:
+		h.log.Warn("history failed; sending a snapshot", "campaign_id", c.campaign, "err", err)
+		return nil, 0, "", false
+	case !resp.GetFound() || !resp.GetComplete():
+		return nil, 0, "", false
+	}
+	if code, text := c.allowed(hub.Visibility{Private: resp.GetPrivate(), OwnerID: resp.GetOwnerId()}); code != 0 {
+		return nil, code, text, false
+	}
+	frames, err = hub.EventFrames(resp.GetDeliveries())
+	if err != nil {
+		h.log.Error("bad history", "campaign_id", c.campaign, "err", err)
+		return nil, 0, "", false
+	}
+	last := after
+	if n := len(frames); n > 0 {
+		last = frames[n-1].Pos
+	}
+	resumed, err := hub.NewFrame(hub.Reply, fmt.Appendf(nil, `{"type":"resumed","cursor":%q}`, cursor.Encode(last)), cursor.Position{})
+	if err != nil {
+		return nil, websocket.CloseInternalServerErr, "internal error", false
+	}
+	return append(frames, resumed), 0, "", true
+}
+
+// snapshot returns a fresh campaign_data frame, or the close code that ends
+// the socket instead.
+func (h *Handler) snapshot(c *conn) (first *hub.Frame, code int, text string) {
 	resp, err := h.fanout.Snapshot(c.ctx, c.campaign)
 	switch {
 	case c.ctx.Err() != nil:
@@ -224,7 +276,7 @@ func (h *Handler) opening(c *conn, since string) (first *hub.Frame, code int, te
 		h.log.Error("bad snapshot", "campaign_id", c.campaign, "err", err)
 		return nil, websocket.CloseInternalServerErr, "internal error"
 	}
-	if code, text := c.allowed(snap); code != 0 {
+	if code, text := c.allowed(hub.Visibility{Private: snap.Private, OwnerID: snap.OwnerID}); code != 0 {
 		return nil, code, text
 	}
 	return snap, 0, ""

@@ -364,7 +364,7 @@ func TestViewersLetIn(t *testing.T) {
 		{"token in query", "/ws/campaign/1/?access_token=" + tok, http.Header{"Origin": {"http://localhost:8080"}}},
 		{"token in cookie", "/ws/campaign/1/", http.Header{"Cookie": {"access_token=" + tok}}},
 		{"bearer token", "/ws/campaign/1/", http.Header{"Authorization": {"Bearer " + tok}}},
-		{"resume cursor", "/ws/campaign/1/?since=" + at(5).String(), nil},
+		{"resume cursor older than history", "/ws/campaign/1/?since=" + at(5).String(), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -528,6 +528,17 @@ func TestSlowConsumerClosed1013OthersUnaffected(t *testing.T) {
 	off++
 	s.fan.Push(1, at(off), frame(off))
 	expect(t, fast, "contribution", at(off))
+
+	// It resumes from its last cursor without loss: the rest from history,
+	// then resumed, then live.
+	again := s.dial(t, fmt.Sprintf("/ws/campaign/1/?since=%s", at(next-1)), nil)
+	for o := next; o <= off; o++ {
+		expect(t, again, "contribution", at(o))
+	}
+	expect(t, again, "resumed", at(off))
+	off++
+	s.fan.Push(1, at(off), frame(off))
+	expect(t, again, "contribution", at(off))
 }
 
 func TestDrainCloses1012(t *testing.T) {
@@ -559,8 +570,9 @@ func TestDrainCloses1012(t *testing.T) {
 }
 
 // A stream that broke may have carried events the socket never got: when
-// it is back, the interest is sent again and the socket gets a fresh
-// campaign_data, then the events after it.
+// it is back, the interest is sent again and the socket catches up from
+// history, or gets a fresh campaign_data when history does not reach back,
+// then the events after it.
 func TestFanoutStreamRestored(t *testing.T) {
 	s := newStack(t, options{})
 	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
@@ -570,7 +582,8 @@ func TestFanoutStreamRestored(t *testing.T) {
 	expect(t, c, "contribution", at(11))
 
 	before := len(s.fan.Subscribes())
-	// Events 12 and 13 happen while the stream is down.
+	// Events 12 and 13 happen while the stream is down, and history was
+	// pruned past them.
 	s.fan.SetCampaign(1, at(13), dataFrame(1, at(13)))
 	s.fan.Drop()
 	fanouttest.Eventually(t, "the interest sent again", func() bool { return s.fan.Interested(1) == 1 })
@@ -648,4 +661,97 @@ func TestKeepalive(t *testing.T) {
 	if got := s.obs.count(0); got != 1 {
 		t.Errorf("%d sockets went away, want the silent one", got)
 	}
+}
+
+func TestFanoutStreamRestoredCatchesUpFromHistory(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	c := s.dial(t, "/ws/campaign/1/", nil)
+	expect(t, c, "campaign_data", at(10))
+	s.push(t, 1, at(11))
+	expect(t, c, "contribution", at(11))
+
+	// Events 12 and 13 are committed while the stream is down.
+	s.fan.Drop()
+	s.fan.Record(1, at(12), eventFrame(1, at(12)))
+	s.fan.Record(1, at(13), eventFrame(1, at(13)))
+	fanouttest.Eventually(t, "the interest sent again", func() bool { return s.fan.Interested(1) == 1 })
+	expect(t, c, "contribution", at(12))
+	expect(t, c, "contribution", at(13))
+	s.push(t, 1, at(13)) // replayed already
+	s.push(t, 1, at(14))
+	expect(t, c, "contribution", at(14))
+}
+
+// TestResumeReplaysMissedThenLive: since= gets exactly the events after
+// the cursor, then resumed, then live events; an event committed while the
+// socket joins arrives once, from history, and not again live.
+func TestResumeReplaysMissedThenLive(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	for o := int64(11); o <= 13; o++ {
+		s.fan.Record(1, at(o), eventFrame(1, at(o)))
+	}
+	var once sync.Once
+	s.fan.OnHistory(func(int64) {
+		// Committed after the interest is in force, before history is read:
+		// both history and the live stream carry it.
+		once.Do(func() { s.fan.Push(1, at(14), eventFrame(1, at(14))) })
+	})
+	c := s.dial(t, "/ws/campaign/1/?since="+at(11).String(), nil)
+	for o := int64(12); o <= 14; o++ {
+		m := expect(t, c, "contribution", at(o))
+		if m.EventID != fmt.Sprintf("e-%d", o) {
+			t.Fatalf("event id %q, want e-%d", m.EventID, o)
+		}
+	}
+	expect(t, c, "resumed", at(14))
+	s.push(t, 1, at(15))
+	expect(t, c, "contribution", at(15))
+	if n := s.fan.Snapshots(); n != 0 {
+		t.Errorf("read %d snapshots for an exact resume, want 0", n)
+	}
+}
+
+func TestResumeUpToDate(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	c := s.dial(t, "/ws/campaign/1/?since="+at(10).String(), nil)
+	expect(t, c, "resumed", at(10))
+	s.push(t, 1, at(11))
+	expect(t, c, "contribution", at(11))
+}
+
+func TestResumeThatCannotBeExactGetsASnapshot(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	s.fan.Record(1, at(11), eventFrame(1, at(11)))
+	for _, since := range []string{
+		at(9).String(),  // before history
+		at(12).String(), // beyond the view
+		cursor.Position{Epoch: 2, Partition: 3, Offset: 11}.String(), // another epoch
+		"not-a-cursor",
+		"",
+	} {
+		t.Run(since, func(t *testing.T) {
+			c := s.dial(t, "/ws/campaign/1/?since="+since, nil)
+			expect(t, c, "campaign_data", at(10))
+			// The event after the snapshot comes from the stream; it was
+			// committed before, so push it again as fanout would.
+			s.push(t, 1, at(11))
+			expect(t, c, "contribution", at(11))
+		})
+	}
+}
+
+func TestResumeOfAPrivateCampaign(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(2, at(10), privateFrame(2, 7, at(10)))
+	s.fan.Record(2, at(11), eventFrame(2, at(11)))
+	since := "?since=" + at(10).String()
+	owner := s.dial(t, "/ws/campaign/2/"+since+"&access_token="+token(t, 7, time.Hour), nil)
+	expect(t, owner, "contribution", at(11))
+	expect(t, owner, "resumed", at(11))
+	other := s.dial(t, "/ws/campaign/2/"+since+"&access_token="+token(t, 8, time.Hour), nil)
+	expectClose(t, other, CloseForbidden)
 }
