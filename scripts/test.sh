@@ -24,6 +24,9 @@ lint() {
   each_module go vet ./...
   each_module go vet -tags integration ./...
   (cd test && go vet -tags e2e ./...)
+  # Each service must build alone, from its own go.mod and go.sum, as a
+  # team deploying it independently would build it.
+  for m in services/*/; do (cd "$m" && GOWORK=off go build ./...) || die "$m does not build alone: run GOWORK=off go mod tidy there"; done
   check_proto
 }
 

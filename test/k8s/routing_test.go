@@ -97,9 +97,9 @@ func checkCampaignKey(t *testing.T, script, header string) {
 		{"/ws/campaign/42/?access_token=" + token, "", "42"},
 		{"/ws/campaign/42/?since=0000000100000000000000000007&access_token=" + token, "", "42"},
 		{"/ws/campaign/42?access_token=" + token, "", "42"},
-		{"/ws/campaign/7/", "99", "7"},     // a client cannot pick its pod
-		{"/ws/campaign/x/", "99", ""},      // not a campaign: no key at all
-		{"/api/campaigns/42", "", ""},      // not a socket
+		{"/ws/campaign/7/", "99", "7"},            // a client cannot pick its pod
+		{"/ws/campaign/x/", "99", ""},             // not a campaign: no key at all
+		{"/api/campaigns/42", "", ""},             // not a socket
 		{"/ws/campaign/?access_token=42", "", ""}, // the query string is never read
 	}
 	for _, c := range cases {

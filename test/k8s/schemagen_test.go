@@ -192,11 +192,12 @@ func configSchema(chart string) schema {
 // serviceSchema is the schema of a chart built on campaign-live-lib.
 func serviceSchema(chart string) schema {
 	props := schema{
-		"global":           globalSchema(),
-		"enabled":          describe(boolean(), "read by the umbrella chart"),
-		"nameOverride":     str(),
-		"fullnameOverride": str(),
-		"component":        str(),
+		"global":            globalSchema(),
+		"enabled":           describe(boolean(), "read by the umbrella chart"),
+		"campaign-live-lib": describe(anyObj(""), "the library chart's values (helm adds the key; it has none)"),
+		"nameOverride":      str(),
+		"fullnameOverride":  str(),
+		"component":         str(),
 		"image": obj(schema{
 			"registry":   str(),
 			"repository": schema{"type": "string", "minLength": 1},
