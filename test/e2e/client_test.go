@@ -165,3 +165,19 @@ func (w *watcher) send(v any) {
 		w.t.Fatalf("write: %v", err)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// expiredToken is a token that expired a minute ago.
+func expiredToken(t *testing.T) string {
+	t.Helper()
+	secret := os.Getenv("AUTH_JWT_SECRET")
+	if secret == "" {
+		secret = "local-dev-secret"
+	}
+	tok, err := auth.Mint([]byte(secret), auth.User{ID: 1, Username: "old"}, -time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

@@ -1,0 +1,173 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// dialRaw dials a campaign's socket with the given origin and query,
+// returning the connection or the handshake's HTTP status.
+func dialRaw(t *testing.T, id int64, origin, query string) (*websocket.Conn, int) {
+	t.Helper()
+	u, _ := url.Parse(baseURL())
+	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
+	u.Path = fmt.Sprintf("/ws/campaign/%d/", id)
+	u.RawQuery = query
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	conn, resp, err := websocket.DefaultDialer.Dial(u.String(), h)
+	if err != nil {
+		if resp != nil {
+			return nil, resp.StatusCode
+		}
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn, 101
+}
+
+// closeCode reads until the server closes, returning its close code.
+func closeCode(t *testing.T, c *websocket.Conn) int {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok {
+				return ce.Code
+			}
+			t.Fatalf("read: %v, want a close frame", err)
+		}
+	}
+}
+
+// TestSocketRefusals: each refusal is the documented one, and a watcher of
+// the same campaign keeps receiving events throughout.
+func TestSocketRefusals(t *testing.T) {
+	owner := token(t, 7001, "sec")
+	c := createCampaign(t, owner, "Security")
+	waitLive(t, c.ID)
+	bystander := watch(t, c.ID, "")
+	if m := bystander.next(); m.Type != "campaign_data" {
+		t.Fatalf("bystander: %q", m.Type)
+	}
+
+	t.Run("foreign origin is refused with 403", func(t *testing.T) {
+		if _, status := dialRaw(t, c.ID, "http://evil.example", ""); status != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", status)
+		}
+	})
+	t.Run("non-numeric campaign id is not a socket", func(t *testing.T) {
+		u, _ := url.Parse(baseURL())
+		u.Scheme = "ws"
+		u.Path = "/ws/campaign/1x/"
+		if _, resp, err := websocket.DefaultDialer.Dial(u.String(), http.Header{"Origin": {origin}}); err == nil || resp == nil || resp.StatusCode != 404 {
+			t.Fatalf("dial /ws/campaign/1x/: %v, want 404", err)
+		}
+	})
+	t.Run("unknown campaign closes 4404", func(t *testing.T) {
+		conn, status := dialRaw(t, 999999999, origin, "")
+		if status != 101 {
+			t.Fatalf("handshake %d", status)
+		}
+		if code := closeCode(t, conn); code != 4404 {
+			t.Fatalf("close %d, want 4404", code)
+		}
+	})
+	t.Run("oversize frame closes 1009", func(t *testing.T) {
+		conn, _ := dialRaw(t, c.ID, origin, "")
+		_ = conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 64<<10)+`"}`))
+		if code := closeCode(t, conn); code != websocket.CloseMessageTooBig {
+			t.Fatalf("close %d, want 1009", code)
+		}
+	})
+	t.Run("inbound requests are refused, never broadcast", func(t *testing.T) {
+		w := watch(t, c.ID, "")
+		w.next() // campaign_data
+		// The seed let a client ask for any object to be broadcast.
+		w.send(map[string]any{"type": "contribution", "id": 1, "campaign": 1})
+		if m := w.next(); m.Type != "error" || m.Code != "unsupported_type" {
+			t.Fatalf("got %q %q, want an unsupported_type error", m.Type, m.Code)
+		}
+		if err := w.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":`)); err != nil {
+			t.Fatal(err)
+		}
+		if m := w.next(); m.Type != "error" || m.Code != "malformed" {
+			t.Fatalf("got %q %q, want a malformed error", m.Type, m.Code)
+		}
+	})
+
+	// The bystander saw none of it, and still receives real events.
+	call(t, "POST", fmt.Sprintf("/api/campaigns/%d/comments", c.ID), owner, map[string]any{"content": "still here"}, nil)
+	if m := bystander.next(); m.Type != "comment" {
+		t.Fatalf("bystander got %q, want the comment (and nothing a client sent)", m.Type)
+	}
+}
+
+// TestCrossCampaignIsolation: a watcher of one campaign never receives
+// another campaign's events.
+func TestCrossCampaignIsolation(t *testing.T) {
+	owner := token(t, 7002, "iso")
+	a := createCampaign(t, owner, "A")
+	b := createCampaign(t, owner, "B")
+	waitLive(t, a.ID)
+	waitLive(t, b.ID)
+	wa := watch(t, a.ID, "")
+	wa.next()
+	for i := range 5 {
+		call(t, "POST", fmt.Sprintf("/api/campaigns/%d/comments", b.ID), owner, map[string]any{"content": fmt.Sprint("b", i)}, nil)
+	}
+	call(t, "POST", fmt.Sprintf("/api/campaigns/%d/comments", a.ID), owner, map[string]any{"content": "a"}, nil)
+	m := wa.next()
+	var d struct {
+		Campaign int64  `json:"campaign"`
+		Content  string `json:"content"`
+	}
+	_ = jsonUnmarshal(m.Data, &d)
+	if m.Type != "comment" || d.Campaign != a.ID || d.Content != "a" {
+		t.Fatalf("watcher of %d got %s %+v first, want only its own comment", a.ID, m.Type, d)
+	}
+}
+
+// TestRESTRefusals: CORS only for allowed origins; bodies over the limit are
+// 413; tokens that are expired or unsigned are 401.
+func TestRESTRefusals(t *testing.T) {
+	preflight := func(o string) string {
+		req, _ := http.NewRequest("OPTIONS", baseURL()+"/api/campaigns", nil)
+		req.Header.Set("Origin", o)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Access-Control-Allow-Origin")
+	}
+	if got := preflight(origin); got != origin {
+		t.Errorf("preflight from %s: allow-origin %q", origin, got)
+	}
+	if got := preflight("http://evil.example"); got != "" {
+		t.Errorf("preflight from a foreign origin: allow-origin %q, want none", got)
+	}
+	owner := token(t, 7003, "rest")
+	var p struct{ Status int }
+	big := map[string]any{"title": "x", "description": strings.Repeat("a", 100<<10), "goal_amount": "1", "currency": "USD"}
+	if status := call(t, "POST", "/api/campaigns", owner, big, &p); status != 413 || p.Status != 413 {
+		t.Errorf("oversize body: %d, want 413 problem JSON", status)
+	}
+	unsigned := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwidXNlcm5hbWUiOiJ4IiwiZXhwIjo0MTAyNDQ0ODAwfQ."
+	for name, tok := range map[string]string{"alg none": unsigned, "expired": expiredToken(t)} {
+		if status := call(t, "POST", "/api/campaigns", tok, map[string]any{"title": "x", "goal_amount": "1", "currency": "USD"}, nil); status != 401 {
+			t.Errorf("%s token: %d, want 401", name, status)
+		}
+	}
+}
