@@ -40,16 +40,33 @@
 //
 // # Positions and epochs
 //
-// A position is (CURSOR_EPOCH, partition, offset). A campaign's positions
-// only grow while it stays in one partition, so adding partitions to the
-// topic (which moves keys) must come with a new CURSOR_EPOCH, as must
-// recreating the topic.
+// A position is (epoch, partition, offset). The epoch is per partition and
+// stored (partition_epoch, with the highest offset applied in it); it only
+// goes up, so a campaign's positions only grow. A new event id at an offset
+// at or below that high offset means the partition's log began again (the
+// topic was recreated): the epoch goes up by one. A new event that would
+// still sort before its campaign's view (the campaign's key moved to
+// another partition when partitions were added) starts a new epoch too.
+// CURSOR_EPOCH is a floor an operator may raise by hand.
+//
+// # History and resume
+//
+// Every event's frame and position stay in history, bounded per campaign by
+// HISTORY_MAX_EVENTS and HISTORY_MAX_AGE: a loop deletes a prefix by
+// position and records the highest position deleted (history_horizon) in
+// the same transaction. History(campaign, after) is complete exactly when
+// after is in the view's epoch and partition, not past the view, and not
+// before the horizon; gateways then replay instead of sending a snapshot.
+// Deduplication uses event_seen, which is not pruned.
 //
 // # Shutdown
 //
-// On SIGTERM every part stops together: the consumer stops fetching (an
-// event mid-apply is rolled back and redelivered to the next owner) and
-// closes its reader, which flushes commits and leaves the group so the
-// partitions move at once; Watch streams are ended so gateways reconnect
-// elsewhere, and the gRPC and HTTP servers stop under SHUTDOWN_GRACE.
+// On SIGTERM the consumer stops fetching (an event mid-apply is rolled back
+// and redelivered to the next owner); the gateway streams then send what is
+// queued (under SHUTDOWN_GRACE), and only then does the reader close, which
+// commits and leaves the group so the partitions move at once; Watch
+// streams are ended so gateways catch up from history and go on with the
+// other instances, and the gRPC and HTTP servers stop under SHUTDOWN_GRACE.
+// An instance killed without leaving keeps its partitions for
+// KAFKA_SESSION_TIMEOUT.
 package main
