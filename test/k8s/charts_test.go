@@ -464,8 +464,8 @@ func checkGateway(t *testing.T, objs []object, d *appsv1.Deployment) {
 			t.Errorf("gateway %s=%q: want 0.0.0.0:PORT in a pod", k, cm.Data[k])
 		}
 	}
-	if named[autoscalingv2.HorizontalPodAutoscaler](objs, "gateway") == nil {
-		t.Error("gateway has no HorizontalPodAutoscaler")
+	if named[autoscalingv2.HorizontalPodAutoscaler](objs, "gateway") == nil && deref(d.Spec.Replicas, 1) > 1 {
+		t.Error("gateway runs several pods and has no HorizontalPodAutoscaler")
 	}
 	if a := pod.Affinity; a == nil || a.PodAntiAffinity == nil ||
 		(len(a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution) == 0 && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0) {

