@@ -2,7 +2,11 @@ module github.com/campaign-live/campaign-live/tools
 
 go 1.26.0
 
-require github.com/campaign-live/campaign-live/pkg v0.0.0
+require (
+	github.com/HdrHistogram/hdrhistogram-go v1.1.2
+	github.com/campaign-live/campaign-live/pkg v0.0.0
+	github.com/gorilla/websocket v1.5.3
+)
 
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
