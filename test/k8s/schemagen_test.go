@@ -97,6 +97,7 @@ func globalSchema() schema {
 		"imageTag":         str(),
 		"imagePullSecrets": listOf(obj(schema{"name": str()})),
 		"clusterDomain":    str(),
+		"allowedOrigins":   listOf(origin()),
 		"kafka": obj(schema{
 			"brokers":    schema{"type": "array", "items": hostPort(), "minItems": 1},
 			"topic":      pattern(`^[a-zA-Z0-9._-]{1,249}$`),
@@ -134,8 +135,16 @@ func authSchema() schema {
 		"existingSecret": str(),
 		"secretKey":      str(),
 		"optional":       boolean(),
+		"jwksUrl":        pattern(`^$|^https://`),
+		"issuer":         str(),
+		"audience":       str(),
 	})
 }
+
+// rate is N/DURATION (120/1m), 0 for no limit, or "" for the default.
+func rate() schema { return pattern(`^$|^0$|^[0-9]+/([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`) }
+
+func origin() schema { return pattern(`^https?://[^/?#@\s]+$`) }
 
 func probeSchema() schema {
 	return obj(schema{
@@ -151,9 +160,12 @@ func probeSchema() schema {
 func configSchema(chart string) schema {
 	logLevel := enum("", "debug", "info", "warn", "error")
 	writer := schema{
-		"logLevel":    logLevel,
-		"outboxPoll":  duration(),
-		"outboxBatch": integer(1, 10000),
+		"logLevel":          logLevel,
+		"outboxPoll":        duration(),
+		"outboxBatch":       integer(1, 10000),
+		"allowedOrigins":    listOf(origin()),
+		"rateWritesPerIp":   rate(),
+		"rateWritesPerUser": rate(),
 	}
 	switch chart {
 	case "content":
@@ -177,7 +189,7 @@ func configSchema(chart string) schema {
 	case "gateway":
 		return obj(schema{
 			"logLevel":         logLevel,
-			"allowedOrigins":   listOf(pattern(`^https?://[^/?#@\s]+$`)),
+			"allowedOrigins":   listOf(origin()),
 			"pongWait":         duration(),
 			"writeTimeout":     duration(),
 			"subscribeTimeout": duration(),

@@ -45,6 +45,12 @@ func TestServicesAcceptRenderedConfig(t *testing.T) {
 			}
 			env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 			for k, v := range cm.Data {
+				if k == "AUTH_JWKS_URL" {
+					// The services fetch the key set at start; the test
+					// reaches nothing off this machine (the schema checks
+					// the URL's shape).
+					continue
+				}
 				if strings.HasSuffix(k, "_ADDR") {
 					if !regexp.MustCompile(`^0\.0\.0\.0:[0-9]+$`).MatchString(v) {
 						t.Errorf("%s=%q: want 0.0.0.0:PORT in a pod", k, v)

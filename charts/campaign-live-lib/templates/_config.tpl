@@ -19,6 +19,16 @@ deadline goes to the variable the service reads (shutdown.env).
 {{- if .Values.fanoutClient }}
 {{- $_ := set $data "FANOUT_ADDRS" (include "cl.fanoutAddrs" .) }}
 {{- end }}
+{{- $g := include "cl.global" . | fromYaml }}
+{{- if and (hasKey (.Values.config | default dict) "allowedOrigins") $g.allowedOrigins }}
+{{- $_ := set $data "ALLOWED_ORIGINS" (join "," $g.allowedOrigins) }}
+{{- end }}
+{{- $a := include "cl.auth" . | fromYaml }}
+{{- if $a.enabled }}
+{{- with $a.jwksUrl }}{{ $_ := set $data "AUTH_JWKS_URL" . }}{{ end }}
+{{- with $a.issuer }}{{ $_ := set $data "AUTH_ISSUER" . }}{{ end }}
+{{- with $a.audience }}{{ $_ := set $data "AUTH_AUDIENCE" . }}{{ end }}
+{{- end }}
 {{- if .Values.shutdown.env }}
 {{- $_ := set $data .Values.shutdown.env (printf "%ds" (int .Values.shutdown.drainSeconds)) }}
 {{- end }}
