@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -50,17 +51,32 @@ func New(r Reader, views Views, hub Publisher, epoch uint32, log *slog.Logger) *
 
 // Run consumes until ctx ends, then returns nil. For each record, in order:
 // decode, apply (committed to Postgres), publish to the hub, and only then
-// mark the record consumed, so a crash anywhere replays it. It returns an
-// error only when the reader fails for good.
+// mark the record consumed, so a crash anywhere replays it. A failed fetch
+// (the broker away) is retried with backoff: the reader heals by itself. It
+// returns an error only when the reader is closed or a commit fails.
 func (c *Consumer) Run(ctx context.Context) error {
+	wait := 100 * time.Millisecond
 	for {
 		m, err := c.reader.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("fetch: %w", err)
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("fetch: reader closed: %w", err)
+			}
+			// The reader heals by itself (the broker restarting, the group
+			// coordinator moving); it only reports each failed attempt.
+			c.log.Warn("fetch failed, retrying", "retry_in", wait.String(), "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, c.retryMax)
+			continue
 		}
+		wait = 100 * time.Millisecond
 		if err := c.handle(ctx, m); err != nil {
 			if ctx.Err() != nil {
 				return nil

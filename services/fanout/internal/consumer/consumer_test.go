@@ -41,14 +41,21 @@ func (j *journal) String() string {
 	return strings.Join(j.lines, "\n")
 }
 
-// fakeReader hands out msgs, then blocks until ctx ends.
+// fakeReader hands out msgs (failing first where fail says), then blocks
+// until ctx ends.
 type fakeReader struct {
 	j    *journal
 	msgs []kafka.Message
+	fail map[int64]int // offset -> fetches that fail before it comes
 	done chan struct{} // closed when every message was fetched
 }
 
 func (r *fakeReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	if len(r.msgs) > 0 && r.fail[r.msgs[0].Offset] > 0 {
+		r.fail[r.msgs[0].Offset]--
+		r.j.add("fetch failed")
+		return kafka.Message{}, errors.New("failed to dial: connection refused")
+	}
 	if len(r.msgs) == 0 {
 		close(r.done)
 		<-ctx.Done()
@@ -207,5 +214,32 @@ func TestStopMidRetry(t *testing.T) {
 	}
 	if strings.Contains(j.String(), "commit") {
 		t.Fatalf("committed a record that was never applied:\n%s", j)
+	}
+}
+
+// TestFetchFailuresAreRetried: a broker that is away makes fetches fail; the
+// consumer waits and fetches again instead of stopping the service.
+func TestFetchFailuresAreRetried(t *testing.T) {
+	j := &journal{}
+	r := &fakeReader{j: j, msgs: []kafka.Message{record(t, 10, comment())}, fail: map[int64]int{10: 3}, done: make(chan struct{})}
+	c := New(r, &fakeViews{j: j}, fakeHub{j: j}, 7, quiet)
+	c.retryMax = time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(ctx) }()
+	select {
+	case <-r.done:
+	case err := <-errc:
+		t.Fatalf("Run = %v before the broker came back", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the consumer did not fetch again")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run = %v, want nil after cancel", err)
+	}
+	want := "fetch failed\nfetch failed\nfetch failed\napply 10 epoch 7\npublish 10\ncommit 10"
+	if got := j.String(); got != want {
+		t.Fatalf("effects\n%s\nwant\n%s", got, want)
 	}
 }

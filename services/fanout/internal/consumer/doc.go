@@ -16,5 +16,8 @@
 // an amount that is not a decimal), is logged by partition and offset, never
 // by content, and skipped, so it cannot wedge its partition. Any other
 // failure to apply (the database restarting) is retried with backoff until
-// it succeeds or the consumer stops: skipping would lose an event.
+// it succeeds or the consumer stops: skipping would lose an event. A failed
+// fetch (the broker restarting) is retried too: kafka-go's reader reports
+// each failed attempt to rejoin its group and keeps healing, so stopping the
+// service for it would turn a broker blip into a crash loop.
 package consumer
