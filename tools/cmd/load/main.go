@@ -12,6 +12,7 @@
 // checked per watcher against the 201 responses (type + data.id).
 //
 //	load -workload w1|w2|w3|connect [-scale 0.01] [-ws ws://127.0.0.1:8104] [-json out.json]
+//	load -summarize docs/bench -splice docs/performance.md
 //
 // It is bounded: hard caps on sockets, writes and wall time; every address
 // must be loopback; it raises its own RLIMIT_NOFILE to the hard limit. It
@@ -101,6 +102,19 @@ func main() {
 }
 
 func run() int {
+	if len(os.Args) > 1 && (os.Args[1] == "-summarize" || os.Args[1] == "--summarize") {
+		fs := flag.NewFlagSet("load -summarize", flag.ContinueOnError)
+		splice := fs.String("splice", "", "put the Markdown table between the bench markers of this file")
+		if len(os.Args) < 3 || fs.Parse(os.Args[3:]) != nil {
+			fmt.Fprintln(os.Stderr, "usage: load -summarize DIR [-splice FILE]")
+			return 2
+		}
+		if err := summarize(os.Args[2], *splice); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			return 2
+		}
+		return 0
+	}
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)

@@ -111,7 +111,7 @@ func parseCents(b []byte) (int64, bool) {
 				return 0, false
 			}
 			return n, true
-		case c == '.' && frac < 0:
+		case c == '.' && frac < 0 && digits > 0:
 			frac = 0
 		case c >= '0' && c <= '9':
 			n = n*10 + int64(c-'0')
