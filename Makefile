@@ -60,6 +60,14 @@ test-e2e: ## end-to-end tests against the running system
 fuzz: ## run every fuzz target for FUZZTIME each (default 10m)
 	@scripts/fuzz.sh $${FUZZTIME:-10m}
 
+.PHONY: images
+images: ## build the services' static binaries for the images (pushing needs a registry)
+	@scripts/k8s.sh images
+
+.PHONY: k8s-check
+k8s-check: ## helm lint/template every chart and validate every object strictly
+	@scripts/k8s.sh check
+
 .PHONY: build
 build: ## compile every module
 	@for m in $(MODULES); do (cd $$m && go build ./...) || exit 1; done

@@ -28,6 +28,8 @@ lint() {
   # team deploying it independently would build it.
   for m in services/*/; do (cd "$m" && GOWORK=off go build ./...) || die "$m does not build alone: run GOWORK=off go mod tidy there"; done
   check_proto
+  log "charts: helm lint and template, strict validation of every object"
+  scripts/k8s.sh check
 }
 
 # check_proto regenerates pkg/pb and fails if that changes what is there.
