@@ -24,6 +24,7 @@ type config struct {
 	PongWait         time.Duration // PONG_WAIT; pings every 9/10 of it
 	ReadLimit        int           // READ_LIMIT: bytes of one inbound message
 	SendQueue        int           // SEND_QUEUE: frames queued per socket
+	SocketSendBuffer int           // SOCKET_SEND_BUFFER: kernel send buffer per socket, bytes; 0: the kernel's autotuning
 	DrainTimeout     time.Duration // DRAIN_TIMEOUT: SIGTERM to exit
 }
 
@@ -42,6 +43,7 @@ func loadConfig(env *app.Env) (config, error) {
 		PongWait:         env.Duration("PONG_WAIT", 60*time.Second),
 		ReadLimit:        env.Int("READ_LIMIT", 4096, 64, 1<<20),
 		SendQueue:        env.Int("SEND_QUEUE", 256, 1, 1<<16),
+		SocketSendBuffer: env.Int("SOCKET_SEND_BUFFER", 0, 0, 64<<20),
 		DrainTimeout:     env.Duration("DRAIN_TIMEOUT", 25*time.Second),
 	}
 	errs := []error{env.Err()}

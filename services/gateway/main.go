@@ -29,10 +29,31 @@ func run(ctx context.Context, log *slog.Logger, env *app.Env) error {
 	if err != nil {
 		return fmt.Errorf("listen HTTP_ADDR: %w", err)
 	}
+	if cfg.SocketSendBuffer > 0 {
+		wsLn = sendBufferListener{Listener: wsLn, size: cfg.SocketSendBuffer}
+	}
 	opsLn, err := net.Listen("tcp", cfg.OpsAddr)
 	if err != nil {
 		_ = wsLn.Close()
 		return fmt.Errorf("listen OPS_ADDR: %w", err)
 	}
 	return serve(ctx, log, cfg, wsLn, opsLn)
+}
+
+// sendBufferListener caps the kernel send buffer of every connection it
+// accepts. Linux otherwise grows it up to net.ipv4.tcp_wmem's maximum (MiBs)
+// for a client that does not read, which hides a slow consumer from the
+// send queue (SEND_QUEUE) for a long time and costs kernel memory per
+// socket.
+type sendBufferListener struct {
+	net.Listener
+	size int
+}
+
+func (l sendBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(l.size)
+	}
+	return c, err
 }
