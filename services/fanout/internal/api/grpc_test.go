@@ -41,11 +41,15 @@ var snap42 = view.Snapshot{
 
 // startFanout serves the Fanout service over an in-memory connection and
 // returns a client for it.
-func startFanout(t *testing.T, h *hub.Hub, views Views) campaignv1.FanoutClient {
+func startFanout(t *testing.T, h *hub.Hub, views Views, history ...Histories) campaignv1.FanoutClient {
 	t.Helper()
 	ln := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
-	campaignv1.RegisterFanoutServer(srv, NewGRPCServer(h, views, quiet))
+	g := NewGRPCServer(h, views, quiet)
+	if len(history) > 0 {
+		g.WithHistory(history[0])
+	}
+	campaignv1.RegisterFanoutServer(srv, g)
 	go func() { _ = srv.Serve(ln) }()
 	conn, err := grpc.NewClient("passthrough:///bufconn",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
@@ -266,5 +270,52 @@ func TestSnapshot(t *testing.T) {
 	}
 	if _, err := client.Snapshot(ctx, &campaignv1.SnapshotRequest{CampaignId: 500}); status.Code(err) != codes.Internal {
 		t.Fatalf("Snapshot with the database down = %v, want Internal", err)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	at := func(off int64) cursor.Position { return cursor.Position{Epoch: 1, Partition: 4, Offset: off} }
+	var asked cursor.Position
+	hist := HistoryFunc(func(_ context.Context, id int64, after cursor.Position) (view.History, error) {
+		asked = after
+		switch id {
+		case 42:
+			return view.History{Found: true, Complete: true, Position: at(9), Private: true, OwnerID: 3,
+				Deliveries: []*view.Delivery{{CampaignID: 42, Position: at(8), EventType: "comment", EventID: "e8", Frame: []byte(`{"type":"comment"}`)}}}, nil
+		case 43:
+			return view.History{Found: true, Position: at(9)}, nil
+		case 500:
+			return view.History{}, errors.New("database down")
+		}
+		return view.History{}, nil
+	})
+	client := startFanout(t, hub.New(8, time.Second, quiet), fakeViews{}, hist)
+
+	got, err := client.History(ctx, &campaignv1.HistoryRequest{CampaignId: 42, After: at(7).PB()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != at(7) || !got.GetFound() || !got.GetComplete() || !got.GetPrivate() || got.GetOwnerId() != 3 ||
+		len(got.GetDeliveries()) != 1 || got.GetDeliveries()[0].GetEventId() != "e8" || cursor.FromPB(got.GetPosition()) != at(9) {
+		t.Fatalf("History(42 after 7) = %v", got)
+	}
+	if got, err := client.History(ctx, &campaignv1.HistoryRequest{CampaignId: 43, After: at(1).PB()}); err != nil || !got.GetFound() || got.GetComplete() {
+		t.Fatalf("History(43) = %v, %v; want found and incomplete", got, err)
+	}
+	if got, err := client.History(ctx, &campaignv1.HistoryRequest{CampaignId: 7}); err != nil || got.GetFound() {
+		t.Fatalf("History(7) = %v, %v; want not found", got, err)
+	}
+	if _, err := client.History(ctx, &campaignv1.HistoryRequest{CampaignId: 0}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("History(0) = %v, want InvalidArgument", err)
+	}
+	if _, err := client.History(ctx, &campaignv1.HistoryRequest{CampaignId: 500}); status.Code(err) != codes.Internal {
+		t.Fatalf("History with the database down = %v, want Internal", err)
+	}
+
+	bare := startFanout(t, hub.New(8, time.Second, quiet), fakeViews{})
+	if _, err := bare.History(ctx, &campaignv1.HistoryRequest{CampaignId: 42}); status.Code(err) != codes.Unimplemented {
+		t.Fatalf("History without a history = %v, want Unimplemented", err)
 	}
 }
