@@ -65,6 +65,7 @@ type config struct {
 	Scale       float64       `json:"scale"`
 	WSURL       string        `json:"ws_url"`
 	APIURL      string        `json:"api_url"`
+	WriteAPIURL string        `json:"write_api_url"`
 	Watchers    int           `json:"watchers"`
 	Campaigns   int           `json:"campaigns"`
 	Rate        float64       `json:"rate"`
@@ -154,7 +155,8 @@ func parseFlags(args []string) (*config, error) {
 		workload    = fs.String("workload", "", "preset: w1, w2, w3 or connect (required)")
 		scale       = fs.Float64("scale", 1, "multiply the preset's sockets, campaigns and rate (0.01 for a tiny run)")
 		wsURL       = fs.String("ws", "ws://127.0.0.1:8080", "WebSocket base URL: devedge (:8080) or the gateway itself (ws://127.0.0.1:8104)")
-		apiURL      = fs.String("api", "http://127.0.0.1:8080", "REST base URL")
+		apiURL      = fs.String("api", "http://127.0.0.1:8080", "REST base URL (campaigns, live views)")
+		writeAPI    = fs.String("write-api", "", "base URL of the contribution writes (default: -api; http://127.0.0.1:8102 is the contribution service itself)")
 		watchers    = fs.Int("watchers", 0, "sockets to open (overrides the preset)")
 		campaigns   = fs.Int("campaigns", 0, "campaigns to spread them over (overrides the preset)")
 		rate        = fs.Float64("rate", -1, "writes per second, open loop (overrides the preset; 0 = closed loop)")
@@ -165,7 +167,7 @@ func parseFlags(args []string) (*config, error) {
 		connectConc = fs.Int("connect-concurrency", 0, "sockets being opened at once")
 		users       = fs.Int("users", 0, "distinct writing users (the per-user write limit is 6000/min under make run); default rate/20, at least 50")
 		maxInflight = fs.Int("max-inflight", 1024, "open loop: writes in flight at most; a write due while full is counted as skipped")
-		drain       = fs.Duration("drain", 15*time.Second, "after the last write, how long to wait for outstanding deliveries")
+		drain       = fs.Duration("drain", 15*time.Second, "after the last write, wait for outstanding deliveries until none arrives for this long (3 minutes at most)")
 		srcAddrs    = fs.Int("source-addrs", 1, "spread sockets over this many source addresses 127.0.0.1..N (ephemeral ports)")
 		resume      = fs.Bool("resume", true, "reconnect a closed socket with since=CURSOR, as the browser client does")
 		secret      = fs.String("secret", envOr("AUTH_JWT_SECRET", "local-dev-secret"), "HS256 secret for writer tokens")
@@ -189,12 +191,16 @@ func parseFlags(args []string) (*config, error) {
 	sc := func(n int) int { return max(1, int(float64(n)**scale+0.5)) }
 	c := &config{
 		Workload: *workload, Scale: *scale, WSURL: strings.TrimRight(*wsURL, "/"), APIURL: strings.TrimRight(*apiURL, "/"),
-		Watchers: sc(p.watchers), Campaigns: sc(p.campaigns), Rate: p.rate * *scale, Writers: p.writers,
+		WriteAPIURL: strings.TrimRight(*writeAPI, "/"),
+		Watchers:    sc(p.watchers), Campaigns: sc(p.campaigns), Rate: p.rate * *scale, Writers: p.writers,
 		Duration: p.duration, Warmup: p.warmup, Hold: p.hold, ConnectConc: p.connectConc,
 		MaxInflight: *maxInflight, Drain: *drain, SourceAddrs: *srcAddrs, Resume: *resume,
 		secret: *secret, pidDir: *pidDir, jsonOut: *jsonOut,
 		maxSockets: min(*maxSockets, capSockets), maxWrites: min(*maxWrites, capWrites),
 		maxDuration: min(*maxDuration, capDuration), quiet: *quiet,
+	}
+	if c.WriteAPIURL == "" {
+		c.WriteAPIURL = c.APIURL
 	}
 	if *watchers > 0 {
 		c.Watchers = *watchers
@@ -242,7 +248,7 @@ func parseFlags(args []string) (*config, error) {
 	case c.SourceAddrs < 1 || c.SourceAddrs > 250:
 		return nil, fmt.Errorf("-source-addrs %d: want 1..250", c.SourceAddrs)
 	}
-	for _, u := range []string{c.WSURL, c.APIURL} {
+	for _, u := range []string{c.WSURL, c.APIURL, c.WriteAPIURL} {
 		if err := checkLoopback(u); err != nil {
 			return nil, err
 		}

@@ -170,7 +170,7 @@ func printTable(out io.Writer, r *Result) {
 	c := r.Config
 	fmt.Fprintf(tw, "workload\t%s (scale %g): %s\n", c.Workload, c.Scale, presets[c.Workload].describe)
 	fmt.Fprintf(tw, "sockets via\t%s\n", c.WSURL)
-	fmt.Fprintf(tw, "writes via\t%s\n", c.APIURL)
+	fmt.Fprintf(tw, "writes via\t%s (campaigns via %s)\n", c.WriteAPIURL, c.APIURL)
 	fmt.Fprintf(tw, "machine\t%d × %s, load %s → %s\n", r.Machine.CPUs, r.Machine.Model, r.Machine.LoadAvgBefore, r.Machine.LoadAvgAfter)
 	fmt.Fprintf(tw, "connect\t%d/%d sockets in %.2fs = %.0f/s; dial→campaign_data p50 %.1f ms p99 %.1f ms max %.1f ms\n",
 		r.Connect.Opened, r.Connect.Sockets, r.Connect.Seconds, r.Connect.PerSecond, r.Connect.Latency.P50, r.Connect.Latency.P99, r.Connect.Latency.Max)

@@ -43,7 +43,7 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 		// A closed-loop write cannot take less than about a millisecond.
 		maxSeq = int64(cfg.Writers) * int64(cfg.Duration/time.Millisecond+1)
 	}
-	maxSeq = max(1, min(maxSeq, int64(cfg.maxWrites)))
+	maxSeq = max(1, min(maxSeq, int64(cfg.maxWrites))) + int64(cfg.Campaigns) // and one priming write per campaign
 	st := newState(cfg, maxSeq)
 
 	a, err := newAPI(cfg, max(cfg.MaxInflight, cfg.Writers, 16))
@@ -60,6 +60,12 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 	}
 	st.watchersOf = make([]int32, cfg.Campaigns)
 	st.nextLocal = make([]atomic.Int32, cfg.Campaigns)
+	if cfg.Rate > 0 || cfg.Writers > 0 {
+		logf("%s: one contribution to each campaign through %s, so the contribution service knows them", cfg.Workload, cfg.WriteAPIURL)
+		if err := st.prime(ctx, a); err != nil {
+			return nil, err
+		}
+	}
 
 	mon := newMonitor(cfg.pidDir)
 	defer mon.close()
@@ -117,8 +123,10 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 			sleepCtx(ctx, cfg.Hold)
 		}
 		m2 := mon.mark()
-		res.Usage = append(res.Usage, mon.usage("hold", m1, m2))
-		if g0, g1 := m0.procs["gateway"], m2.procs["gateway"]; g0.ok && g1.ok && conn.Opened > 0 {
+		if cfg.Hold > 0 {
+			res.Usage = append(res.Usage, mon.usage("hold", m1, m2))
+		}
+		if g0, g1 := m0.procs["gateway"], m2.procs["gateway"]; cfg.Workload == "w3" && g0.ok && g1.ok && conn.Opened > 0 {
 			res.Idle = &Idle{
 				Sockets: conn.Opened, RSSBefore: g0.rssBytes, RSSAfter: g1.rssBytes,
 				PerSocketBytes: float64(g1.rssBytes-g0.rssBytes) / float64(conn.Opened),
@@ -138,9 +146,15 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 		res.Usage = append(res.Usage, mon.usage("write", m2, m3))
 		writeSecs := time.Since(wstart).Seconds()
 		logf("%s: %d writes in %.1fs; waiting up to %s for %d outstanding deliveries", cfg.Workload, ws.attempted.Load(), writeSecs, cfg.Drain, st.outstanding.Load())
-		deadline := time.Now().Add(cfg.Drain)
-		for st.outstanding.Load() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		// Wait while deliveries still arrive: what is late is not lost.
+		// Loss is what has not arrived once nothing has for cfg.Drain.
+		hardStop := time.Now().Add(3 * time.Minute)
+		lastProgress, lastOut := time.Now(), st.outstanding.Load()
+		for st.outstanding.Load() > 0 && ctx.Err() == nil && time.Since(lastProgress) < cfg.Drain && time.Now().Before(hardStop) {
 			time.Sleep(20 * time.Millisecond)
+			if o := st.outstanding.Load(); o < lastOut {
+				lastOut, lastProgress = o, time.Now()
+			}
 		}
 		drainSecs := time.Since(wstart).Seconds() - writeSecs
 		stopAll()

@@ -19,6 +19,7 @@ import (
 // api is the REST side: tokens for many users, one keep-alive client.
 type api struct {
 	base   string
+	writes string // base URL of contribution writes
 	client *http.Client
 	owner  string   // token of the campaigns' owner
 	tokens []string // writers' tokens; write seq uses tokens[seq%len]
@@ -39,7 +40,7 @@ func newAPI(cfg *config, conns int) (*api, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &api{base: cfg.APIURL, owner: owner}
+	a := &api{base: cfg.APIURL, writes: cfg.WriteAPIURL, owner: owner}
 	for i := range cfg.Users {
 		t, err := mint(int64(firstUserID+i), "load"+strconv.Itoa(i))
 		if err != nil {
@@ -60,7 +61,11 @@ func newAPI(cfg *config, conns int) (*api, error) {
 }
 
 func (a *api) post(ctx context.Context, path, token string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+path, bytes.NewReader(body))
+	return a.postTo(ctx, a.base, path, token, body)
+}
+
+func (a *api) postTo(ctx context.Context, base, path, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -149,6 +154,62 @@ func (a *api) waitLive(ctx context.Context, ids []int64, timeout time.Duration) 
 	return nil
 }
 
+// prime writes one contribution to every campaign before any socket
+// opens, retrying 404s: the contribution service learns of a campaign from
+// the topic (its replica), and under load that can take longer than its
+// own short wait. The writes take sequence numbers no watcher expects.
+func (st *state) prime(ctx context.Context, a *api) error {
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		mu    sync.Mutex
+		first error
+	)
+	n := len(st.campaignIDs)
+	for range min(16, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ci := int(next.Add(1) - 1)
+				if ci >= n || ctx.Err() != nil {
+					return
+				}
+				seq := st.seq.Add(1)
+				body := fmt.Appendf(nil, `{"amount":"%d.%02d","currency":"USD"}`, seq/100, seq%100)
+				path := "/api/campaigns/" + strconv.FormatInt(st.campaignIDs[ci], 10) + "/contributions"
+				deadline := time.Now().Add(60 * time.Second)
+				for {
+					code, b, err := a.postTo(ctx, a.writes, path, a.tokens[seq%int64(len(a.tokens))], body)
+					if err == nil && code == http.StatusCreated {
+						break
+					}
+					if err == nil && code != http.StatusNotFound {
+						err = fmt.Errorf("prime campaign %d: HTTP %d: %.200s", st.campaignIDs[ci], code, b)
+					}
+					if err == nil && time.Now().After(deadline) {
+						err = fmt.Errorf("prime campaign %d: still 404 after 60s", st.campaignIDs[ci])
+					}
+					if err != nil {
+						mu.Lock()
+						if first == nil {
+							first = err
+						}
+						mu.Unlock()
+						return
+					}
+					sleepCtx(ctx, 100*time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
 // writeStats counts the write side.
 type writeStats struct {
 	attempted, acked, failed, skipped atomic.Int64
@@ -187,7 +248,7 @@ func (st *state) write(ctx context.Context, a *api, ws *writeStats, seq int64, c
 	ws.attempted.Add(1)
 	start := st.now()
 	st.startNs[seq].Store(start)
-	code, b, err := a.post(ctx, path, a.tokens[seq%int64(len(a.tokens))], body)
+	code, b, err := a.postTo(ctx, a.writes, path, a.tokens[seq%int64(len(a.tokens))], body)
 	if ws.httpLat != nil {
 		ws.httpLat.record(int(seq), time.Duration(st.now()-start))
 	}
