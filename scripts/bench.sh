@@ -23,6 +23,12 @@
 #               on this 2-core machine its proxying would take CPU from the
 #               system under test; BENCH_WRITE_API=$BENCH_API measures with it)
 #   BENCH_RUNS  runs per workload in full (default 3)
+#
+# W3 measures the gateway's resident memory per idle socket, which only a
+# fresh process shows: a Go process keeps the heap of an earlier run's
+# sockets for minutes after they close. So each W3 run starts a gateway of
+# its own (built from this tree, on 127.0.0.1:18104, ops :19104, against the
+# running fanout, like a second pod) and stops it afterwards.
 #   BENCH_ONLY  workloads to run, space separated (default "w1 w2 w3 connect")
 #   BENCH_ARGS  extra flags for every run of the load tool
 #
@@ -55,9 +61,39 @@ for url in "$API/api/campaigns?limit=1" "http://127.0.0.1:9104/readyz" "http://1
 done
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-log "building tools/cmd/load"
+own_gw=""
+cleanup() {
+  if [[ -n $own_gw ]]; then kill -TERM "$own_gw" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+log "building tools/cmd/load and services/gateway"
 go build -o "$work/load" ./tools/cmd/load
+go build -o "$work/gateway" ./services/gateway
+mkdir -p "$work/pid"
+
+# start_gateway starts a gateway of this run's own and points $work/pid at
+# it (and at the shared fanout and friends, for their CPU).
+start_gateway() {
+  cp "$ROOT"/.run/pid/*.pid "$work/pid/" 2>/dev/null || true
+  AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-local-dev-secret}" HTTP_ADDR=127.0.0.1:18104 OPS_ADDR=127.0.0.1:19104 \
+    LOG_LEVEL=warn "$work/gateway" </dev/null >>"$work/gateway.log" 2>&1 &
+  own_gw=$!
+  echo "$own_gw" >"$work/pid/gateway.pid"
+  for _ in $(seq 100); do
+    curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:19104/readyz 2>/dev/null && return 0
+    sleep 0.1
+  done
+  log "own gateway not ready; its log:"; tail -n 20 "$work/gateway.log" >&2
+  return 1
+}
+
+stop_gateway() {
+  [[ -n $own_gw ]] || return 0
+  kill -TERM "$own_gw" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$own_gw" 2>/dev/null || break; sleep 0.1; done
+  own_gw=""
+}
 
 # Flags per workload and mode. tiny: a few dozen sockets, a few seconds.
 args_for() {
@@ -76,14 +112,19 @@ args_for() {
 
 status=0
 run_one() {
-  local wl=$1 out=$2
+  local wl=$1 out=$2 ws=$WS piddir=$ROOT/.run/pid
   local -a a
   read -r -a a <<<"$(args_for "$wl")"
+  if [[ $wl == w3 ]]; then
+    start_gateway || { status=1; return; }
+    ws=ws://127.0.0.1:18104 piddir=$work/pid
+  fi
   log "$wl → $out"
-  if ! "$work/load" -workload "$wl" -ws "$WS" -api "$API" -write-api "$WRITE_API" -pid-dir "$ROOT/.run/pid" -json "$out" "${a[@]}" "${EXTRA[@]}"; then
+  if ! "$work/load" -workload "$wl" -ws "$ws" -api "$API" -write-api "$WRITE_API" -pid-dir "$piddir" -json "$out" "${a[@]}" "${EXTRA[@]}"; then
     log "$wl FAILED (see above)"
     status=1
   fi
+  if [[ $wl == w3 ]]; then stop_gateway; fi
 }
 
 if [[ $mode == tiny ]]; then

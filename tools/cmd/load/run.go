@@ -65,6 +65,9 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 		if err := st.prime(ctx, a); err != nil {
 			return nil, err
 		}
+		if err := a.waitApplied(ctx, st.campaignIDs, 3*time.Minute); err != nil {
+			return nil, err
+		}
 	}
 
 	mon := newMonitor(cfg.pidDir)

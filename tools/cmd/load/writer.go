@@ -178,7 +178,9 @@ func (st *state) prime(ctx context.Context, a *api) error {
 				seq := st.seq.Add(1)
 				body := fmt.Appendf(nil, `{"amount":"%d.%02d","currency":"USD"}`, seq/100, seq%100)
 				path := "/api/campaigns/" + strconv.FormatInt(st.campaignIDs[ci], 10) + "/contributions"
-				deadline := time.Now().Add(60 * time.Second)
+				// A previous run's backlog can keep the replica behind for
+				// minutes: wait it out rather than measure on top of it.
+				deadline := time.Now().Add(3 * time.Minute)
 				for {
 					code, b, err := a.postTo(ctx, a.writes, path, a.tokens[seq%int64(len(a.tokens))], body)
 					if err == nil && code == http.StatusCreated {
@@ -188,7 +190,7 @@ func (st *state) prime(ctx context.Context, a *api) error {
 						err = fmt.Errorf("prime campaign %d: HTTP %d: %.200s", st.campaignIDs[ci], code, b)
 					}
 					if err == nil && time.Now().After(deadline) {
-						err = fmt.Errorf("prime campaign %d: still 404 after 60s", st.campaignIDs[ci])
+						err = fmt.Errorf("prime campaign %d: still 404 after 3 minutes", st.campaignIDs[ci])
 					}
 					if err != nil {
 						mu.Lock()
@@ -208,6 +210,38 @@ func (st *state) prime(ctx context.Context, a *api) error {
 		return first
 	}
 	return ctx.Err()
+}
+
+// waitApplied waits until fanout's live view of every campaign counts at
+// least one contribution (the priming one): then no earlier backlog is
+// left in its consumer to be measured as this run's latency.
+func (a *api) waitApplied(ctx context.Context, ids []int64, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, id := range ids {
+		for {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/live/campaigns/%d", a.base, id), nil)
+			resp, err := a.client.Do(req)
+			if err == nil {
+				var v struct {
+					Data struct {
+						Count int64 `json:"contribution_count"`
+					} `json:"data"`
+				}
+				derr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&v)
+				_ = resp.Body.Close()
+				if derr == nil && resp.StatusCode == http.StatusOK && v.Data.Count > 0 {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("campaign %d: the live view never showed its first contribution: %w", id, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // writeStats counts the write side.
