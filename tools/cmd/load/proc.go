@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"maps"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -174,6 +176,7 @@ type monitor struct {
 	pidDir string
 
 	mu        sync.Mutex
+	lagPeak   map[string]int64 // kafka_consumer_lag by consumer group, highest seen
 	pids      map[string]int
 	peak      map[string]int64
 	restarted map[string]bool
@@ -182,7 +185,7 @@ type monitor struct {
 }
 
 func newMonitor(pidDir string) *monitor {
-	m := &monitor{pidDir: pidDir, pids: map[string]int{}, peak: map[string]int64{}, restarted: map[string]bool{},
+	m := &monitor{pidDir: pidDir, pids: map[string]int{}, peak: map[string]int64{}, restarted: map[string]bool{}, lagPeak: map[string]int64{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	for _, n := range watched {
 		m.pids[n] = m.readPid(n)
@@ -210,6 +213,7 @@ func (m *monitor) loop() {
 			return
 		case <-t.C:
 			m.sample()
+			m.sampleLag()
 		}
 	}
 }
@@ -226,6 +230,58 @@ func (m *monitor) sample() {
 			m.peak[n] = s.rssBytes
 		}
 	}
+}
+
+// opsPorts are the ops listeners of the services that consume the topic
+// through pkg/consumer and report kafka_consumer_lag (make run's ports).
+var opsPorts = []int{9102, 9105, 9106}
+
+var lagClient = &http.Client{Timeout: 300 * time.Millisecond}
+
+// sampleLag reads each consumer's lag from its Prometheus endpoint.
+func (m *monitor) sampleLag() {
+	for _, port := range opsPorts {
+		resp, err := lagClient.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			rest, ok := strings.CutPrefix(line, `kafka_consumer_lag{group="`)
+			if !ok {
+				continue
+			}
+			group, val, ok := strings.Cut(rest, `"} `)
+			if !ok {
+				continue
+			}
+			f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err != nil {
+				continue
+			}
+			m.mu.Lock()
+			m.lagPeak[group] = max(m.lagPeak[group], int64(f))
+			m.mu.Unlock()
+		}
+		_ = resp.Body.Close()
+	}
+}
+
+// resetLag forgets the peaks seen so far (before the phase that matters).
+func (m *monitor) resetLag() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.lagPeak)
+}
+
+func (m *monitor) lagPeaks() map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int64, len(m.lagPeak))
+	maps.Copy(out, m.lagPeak)
+	return out
 }
 
 // mark reads everything now.

@@ -21,10 +21,13 @@ type Result struct {
 	Delivery  *Delivery `json:"delivery,omitempty"`
 	Idle      *Idle     `json:"idle,omitempty"`
 	Usage     []Usage   `json:"usage"`
-	Targets   []Target  `json:"targets"`
-	Notes     []string  `json:"notes,omitempty"`
-	Failures  []string  `json:"failures,omitempty"`
-	Pass      bool      `json:"pass"` // correctness: nothing lost, leaked or refused
+	// ConsumerLagPeak is the highest kafka_consumer_lag each consumer group
+	// reported during the write phase and its drain.
+	ConsumerLagPeak map[string]int64 `json:"consumer_lag_peak,omitempty"`
+	Targets         []Target         `json:"targets"`
+	Notes           []string         `json:"notes,omitempty"`
+	Failures        []string         `json:"failures,omitempty"`
+	Pass            bool             `json:"pass"` // correctness: nothing lost, leaked or refused
 }
 
 // Machine is where the run happened and how busy it was.
@@ -212,6 +215,18 @@ func printTable(out io.Writer, r *Result) {
 			}
 		}
 		fmt.Fprintf(tw, "cost (%s, %.1fs)\t%s; machine %.2f busy cores, others %.2f\n", u.Phase, u.Seconds, strings.Join(parts, ", "), u.MachineCores, u.OtherCores)
+	}
+	if len(r.ConsumerLagPeak) > 0 {
+		groups := make([]string, 0, len(r.ConsumerLagPeak))
+		for g := range r.ConsumerLagPeak {
+			groups = append(groups, g)
+		}
+		sort.Strings(groups)
+		var parts []string
+		for _, g := range groups {
+			parts = append(parts, fmt.Sprintf("%s %d", g, r.ConsumerLagPeak[g]))
+		}
+		fmt.Fprintf(tw, "consumer lag peak\t%s (records; fanout does not report its own)\n", strings.Join(parts, ", "))
 	}
 	for _, t := range r.Targets {
 		met := "NOT MET"

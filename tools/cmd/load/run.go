@@ -141,6 +141,7 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 		stopAll()
 	default:
 		m2 := mon.mark()
+		mon.resetLag()
 		ws := &writeStats{httpLat: newShardedHist(8)}
 		logf("%s: writing for %s (%s)", cfg.Workload, cfg.Duration, loopDesc(cfg))
 		wstart := time.Now()
@@ -167,6 +168,7 @@ func execute(ctx context.Context, cfg *config) (*Result, error) {
 			HTTP: latencyOf(ws.httpLat.merged()), DrainSeconds: drainSecs,
 		}
 		res.Delivery = account(st, watchers, writeEnd)
+		res.ConsumerLagPeak = mon.lagPeaks()
 	}
 	res.Connect.Reconnects = reconnects.Load()
 	res.Connect.CloseCodes = map[string]int{}

@@ -131,6 +131,9 @@ func summarizeWorkload(wl string, runs []*Result) WorkloadSummary {
 		if id := r.Idle; id != nil {
 			add("gateway_kib_per_socket", id.PerSocketBytes/1024)
 		}
+		for g, v := range r.ConsumerLagPeak {
+			add("consumer_lag_peak_"+g, float64(v))
+		}
 		for _, u := range r.Usage {
 			if (u.Phase == "write") || (u.Phase == "connect" && (wl == "connect" || wl == "w3")) {
 				for _, p := range []string{"gateway", "fanout", "devedge", "contribution", "load", "postgres", "java"} {
