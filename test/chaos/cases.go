@@ -13,13 +13,20 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// The standard gateway (scripts/run.sh) and the ports of our own processes.
+// The standard gateway (scripts/run.sh), and the ports of our own
+// processes: offsets from -port-base (default 28100; ops ports +1000).
 const (
 	stdGateway = "ws://127.0.0.1:8104"
-	gwA        = "ws://127.0.0.1:18104"
-	gwB        = "ws://127.0.0.1:18114"
+	offFanout2 = 3                // HTTP; gRPC at +100
+	offGwA     = 4                // gateway-a
+	offGwB     = 14               // gateway-b
 	drainLimit = 10 * time.Second // DRAIN_TIMEOUT of the gateway drained in case 5
 )
+
+// portBase is -port-base.
+var portBase = 28100
+
+func wsURL(off int) string { return fmt.Sprintf("ws://127.0.0.1:%d", portBase+off) }
 
 // caseRun is one case in progress: its watchers' gateways and what its
 // fault found.
@@ -58,7 +65,8 @@ type chaosCase struct {
 	fault func(ctx context.Context, c *caseRun) error
 }
 
-func gateway(ctx context.Context, s *system, name string, port int, env map[string]string) error {
+func gateway(ctx context.Context, s *system, name string, off int, env map[string]string) error {
+	port := portBase + off
 	e := map[string]string{
 		"HTTP_ADDR":    fmt.Sprintf("127.0.0.1:%d", port),
 		"OPS_ADDR":     fmt.Sprintf("127.0.0.1:%d", port+1000),
@@ -67,16 +75,19 @@ func gateway(ctx context.Context, s *system, name string, port int, env map[stri
 	for k, v := range env {
 		e[k] = v
 	}
-	_, err := s.start(ctx, name, "gateway", port+1000, e)
+	_, err := s.start(ctx, name, "gateway", []int{port + 1000, port}, e)
 	return err
 }
 
+func fanout2Addr() string { return fmt.Sprintf("127.0.0.1:%d", portBase+offFanout2+100) }
+
 func fanout2(ctx context.Context, s *system) error {
-	_, err := s.start(ctx, "fanout2", "fanout", 19103, map[string]string{
+	http := portBase + offFanout2
+	_, err := s.start(ctx, "fanout2", "fanout", []int{http + 1000, http, http + 100}, map[string]string{
 		"DATABASE_URL": s.env["DATABASE_URL_FANOUT"],
-		"GRPC_ADDR":    "127.0.0.1:18203",
-		"HTTP_ADDR":    "127.0.0.1:18103",
-		"OPS_ADDR":     "127.0.0.1:19103",
+		"GRPC_ADDR":    fanout2Addr(),
+		"HTTP_ADDR":    fmt.Sprintf("127.0.0.1:%d", http),
+		"OPS_ADDR":     fmt.Sprintf("127.0.0.1:%d", http+1000),
 	})
 	return err
 }
@@ -102,10 +113,10 @@ var allCases = []chaosCase{
 			if err := fanout2(ctx, c.sys); err != nil {
 				return err
 			}
-			if err := gateway(ctx, c.sys, "gateway-a", 18104, map[string]string{"FANOUT_ADDRS": "127.0.0.1:8203,127.0.0.1:18203"}); err != nil {
+			if err := gateway(ctx, c.sys, "gateway-a", offGwA, map[string]string{"FANOUT_ADDRS": "127.0.0.1:8203," + fanout2Addr()}); err != nil {
 				return err
 			}
-			c.gateways = []string{gwA}
+			c.gateways = []string{wsURL(offGwA)}
 			time.Sleep(3 * time.Second) // the group rebalances onto both
 			return nil
 		},
@@ -160,13 +171,13 @@ var allCases = []chaosCase{
 	{
 		name: "SIGTERM a gateway holding the storm's sockets",
 		setup: func(ctx context.Context, c *caseRun) error {
-			if err := gateway(ctx, c.sys, "gateway-a", 18104, map[string]string{"DRAIN_TIMEOUT": drainLimit.String()}); err != nil {
+			if err := gateway(ctx, c.sys, "gateway-a", offGwA, map[string]string{"DRAIN_TIMEOUT": drainLimit.String()}); err != nil {
 				return err
 			}
-			if err := gateway(ctx, c.sys, "gateway-b", 18114, nil); err != nil {
+			if err := gateway(ctx, c.sys, "gateway-b", offGwB, nil); err != nil {
 				return err
 			}
-			c.gateways = []string{gwA, gwB}
+			c.gateways = []string{wsURL(offGwA), wsURL(offGwB)}
 			c.sockets = c.sz.Storm
 			c.check = func(ws []*watcher) error {
 				n := 0
@@ -195,10 +206,10 @@ var allCases = []chaosCase{
 	{
 		name: "a slow reader among fast ones",
 		setup: func(ctx context.Context, c *caseRun) error {
-			if err := gateway(ctx, c.sys, "gateway-a", 18104, map[string]string{"SEND_QUEUE": "16", "SOCKET_SEND_BUFFER": "16384"}); err != nil {
+			if err := gateway(ctx, c.sys, "gateway-a", offGwA, map[string]string{"SEND_QUEUE": "64", "SOCKET_SEND_BUFFER": "16384"}); err != nil {
 				return err
 			}
-			c.gateways = []string{gwA}
+			c.gateways = []string{wsURL(offGwA)}
 			c.slow = 1
 			// The slow reader's campaign gets most writes.
 			c.weight = func(n int) []int {
@@ -301,8 +312,11 @@ func runCase(ctx context.Context, sys *system, r *rest, sz size, n int, cs chaos
 	for i := range c.sockets {
 		watchers = append(watchers, newWatcher(campaigns[i%len(campaigns)], c.gateways, false))
 	}
+	wr := newWritten()
 	for range c.slow {
-		watchers = append(watchers, newWatcher(campaigns[0], c.gateways, true))
+		w := newWatcher(campaigns[0], c.gateways, true)
+		w.written = func() int { return wr.count(campaigns[0]) }
+		watchers = append(watchers, w)
 	}
 	res.sockets = len(watchers)
 	dials := make(chan struct{}, 100) // bound the connect rate
@@ -357,7 +371,7 @@ func runCase(ctx context.Context, sys *system, r *rest, sz size, n int, cs chaos
 		}
 		close(stopWrites)
 	}()
-	wr := r.write(ctx, campaigns, weight, sz.Rate, stopWrites)
+	r.write(ctx, wr, campaigns, weight, sz.Rate, stopWrites)
 	if err := <-faultErr; err != nil {
 		return res, fmt.Errorf("fault: %w", err)
 	}

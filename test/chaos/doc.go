@@ -4,7 +4,8 @@
 // It drives the real processes: the services started by scripts/run.sh,
 // Postgres and Kafka started by scripts/stack/*.sh, and extra fanout and
 // gateway processes of its own (bin/fanout, bin/gateway) on ports that do
-// not clash with the standard ones (181xx, 182xx, 191xx). For each case it
+// not clash with the standard ones (282xx, 281xx, 291xx by default; see
+// -port-base), checked free before use. For each case it
 // creates fresh campaigns, opens watchers over them through a gateway,
 // writes contributions and comments through the REST API at a bounded rate,
 // injects the fault while the writes are in flight, restores the system,

@@ -42,6 +42,7 @@ func run() error {
 		repo     = flag.String("repo", "", "repository root (default: found from the working directory)")
 		api      = flag.String("api", "http://127.0.0.1:8080", "REST base URL")
 	)
+	flag.IntVar(&portBase, "port-base", portBase, "ports of the suite's own processes: base+3 (fanout2 HTTP; gRPC +100), base+4 and base+14 (gateways); ops ports +1000")
 	sz := sizes["small"]
 	flag.IntVar(&sz.Campaigns, "campaigns", 0, "campaigns per case")
 	flag.IntVar(&sz.Watchers, "watchers", 0, "sockets per case")

@@ -94,7 +94,7 @@ func (r *rest) createCampaigns(ctx context.Context, n int, label string) ([]int6
 		}
 		ids = append(ids, c.ID)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for _, id := range ids {
 		for {
 			status, _ := r.call(ctx, "GET", fmt.Sprintf("/api/live/campaigns/%d", id), "", nil, nil)
@@ -108,6 +108,32 @@ func (r *rest) createCampaigns(ctx context.Context, n int, label string) ([]int6
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	// The writing services know a campaign from their replica of it: write
+	// once to each before the watchers come (these events are in their
+	// snapshots), so the case's writes are not refused as unknown.
+	for _, id := range ids {
+		for _, probe := range []struct{ path, body string }{
+			{"contributions", `{"amount":"1.00","currency":"USD"}`},
+			{"comments", `{"content":"probe"}`},
+		} {
+			for {
+				var body map[string]any
+				_ = json.Unmarshal([]byte(probe.body), &body)
+				status, _ := r.call(ctx, "POST", fmt.Sprintf("/api/campaigns/%d/%s", id, probe.path), r.backer, body, nil)
+				if status == http.StatusCreated {
+					break
+				}
+				if time.Now().After(deadline) {
+					return nil, fmt.Errorf("campaign %d: POST %s answers %d", id, probe.path, status)
+				}
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(100 * time.Millisecond):
+				}
 			}
 		}
 	}
@@ -144,8 +170,16 @@ func (w *written) total() int {
 // closed, from a few
 // concurrent workers, alternating contributions and comments, spread over
 // the campaigns (weights: campaign i gets weight[i] shares; nil = even).
-func (r *rest) write(ctx context.Context, campaigns []int64, weight []int, rate int, stop <-chan struct{}) *written {
-	w := &written{keys: map[int64]map[string]bool{}}
+func newWritten() *written { return &written{keys: map[int64]map[string]bool{}} }
+
+// count returns how many writes of campaign were accepted so far.
+func (w *written) count(campaign int64) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.keys[campaign])
+}
+
+func (r *rest) write(ctx context.Context, w *written, campaigns []int64, weight []int, rate int, stop <-chan struct{}) {
 	var schedule []int64
 	for i, id := range campaigns {
 		n := 1
@@ -205,5 +239,4 @@ func (r *rest) write(ctx context.Context, campaigns []int64, weight []int, rate 
 	}
 	close(jobs)
 	wg.Wait()
-	return w
 }

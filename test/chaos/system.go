@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -115,8 +116,19 @@ func (s *system) kill(name string, sig syscall.Signal) error {
 }
 
 // start runs bin/<binary> as name with the stack's environment plus env,
-// logging to .run/log/chaos-<name>.log, and waits until opsPort is ready.
-func (s *system) start(ctx context.Context, name, binary string, opsPort int, env map[string]string) (*proc, error) {
+// logging to .run/log/chaos-<name>.log, and waits until it is ready on
+// ports[0] (its ops port). Every port must be free first: the machine is
+// shared, and a readiness answer from someone else's process would make a
+// case test the wrong thing.
+func (s *system) start(ctx context.Context, name, binary string, ports []int, env map[string]string) (*proc, error) {
+	for _, port := range ports {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			return nil, fmt.Errorf("start %s: port %d is taken (another process? pass -port-base): %w", name, port, err)
+		}
+		_ = ln.Close()
+	}
+	opsPort := ports[0]
 	log, err := os.OpenFile(filepath.Join(s.logDir, "chaos-"+name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -147,8 +159,16 @@ func (s *system) start(ctx context.Context, name, binary string, opsPort int, en
 	s.mu.Lock()
 	s.procs[name] = p
 	s.mu.Unlock()
-	if err := waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort), 60*time.Second, p.done); err != nil {
-		s.stop(name, syscall.SIGKILL, time.Second)
+	err = waitReady(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", opsPort), 60*time.Second, p.done)
+	if err == nil {
+		select {
+		case <-p.done:
+			err = errors.New("exited right after it answered ready")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		_, _ = s.stop(name, syscall.SIGKILL, time.Second)
 		return nil, fmt.Errorf("%s: %w (log: %s)", name, err, log.Name())
 	}
 	return p, nil

@@ -23,6 +23,10 @@ type watcher struct {
 	campaign int64
 	gateways []string // ws://host:port, tried in turn
 	slow     bool     // a slow reader: small receive buffer, pauses
+	// written counts the events written to the campaign so far: a slow
+	// reader pauses until enough were written to overflow the gateway's
+	// queue and buffers, and few enough that history still reaches back.
+	written func() int
 
 	mu        sync.Mutex
 	last      string            // cursor of the last event or snapshot
@@ -127,14 +131,16 @@ func (w *watcher) read(ctx context.Context, conn *websocket.Conn) int {
 			w.mu.Lock()
 			n := len(w.order)
 			w.mu.Unlock()
-			// Stop reading for a while now and then: the gateway's queue
-			// for this socket and the kernel's buffers fill, and the
-			// gateway closes it 1013.
-			if n%200 == 10 && !w.paused[n] {
+			// Stop reading now and then, as a background tab does, until
+			// 400 more events were written: the gateway's queue for this
+			// socket and the kernel's buffers fill, and the gateway closes
+			// it 1013. Then it reads at full speed again, and resumes.
+			if n%500 == 10 && !w.paused[n] {
 				w.paused[n] = true
-				time.Sleep(8 * time.Second)
-			} else {
-				time.Sleep(20 * time.Millisecond)
+				from, until := w.written(), time.Now().Add(20*time.Second)
+				for w.written()-from < 400 && time.Now().Before(until) && ctx.Err() == nil {
+					time.Sleep(50 * time.Millisecond)
+				}
 			}
 		}
 	}
