@@ -206,7 +206,7 @@ var allCases = []chaosCase{
 	{
 		name: "a slow reader among fast ones",
 		setup: func(ctx context.Context, c *caseRun) error {
-			if err := gateway(ctx, c.sys, "gateway-a", offGwA, map[string]string{"SEND_QUEUE": "64", "SOCKET_SEND_BUFFER": "16384"}); err != nil {
+			if err := gateway(ctx, c.sys, "gateway-a", offGwA, map[string]string{"SEND_QUEUE": "64", "SOCKET_SEND_BUFFER": "4096"}); err != nil {
 				return err
 			}
 			c.gateways = []string{wsURL(offGwA)}
@@ -217,7 +217,7 @@ var allCases = []chaosCase{
 				for i := range w {
 					w[i] = 1
 				}
-				w[0] = 2 * n
+				w[0] = 4 * n
 				return w
 			}
 			c.check = func(ws []*watcher) error {

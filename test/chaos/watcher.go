@@ -132,13 +132,13 @@ func (w *watcher) read(ctx context.Context, conn *websocket.Conn) int {
 			n := len(w.order)
 			w.mu.Unlock()
 			// Stop reading now and then, as a background tab does, until
-			// 400 more events were written: the gateway's queue for this
+			// 300 more events were written: the gateway's queue for this
 			// socket and the kernel's buffers fill, and the gateway closes
 			// it 1013. Then it reads at full speed again, and resumes.
 			if n%500 == 10 && !w.paused[n] {
 				w.paused[n] = true
 				from, until := w.written(), time.Now().Add(20*time.Second)
-				for w.written()-from < 400 && time.Now().Before(until) && ctx.Err() == nil {
+				for w.written()-from < 300 && time.Now().Before(until) && ctx.Err() == nil {
 					time.Sleep(50 * time.Millisecond)
 				}
 			}
