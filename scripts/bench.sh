@@ -100,10 +100,10 @@ args_for() {
   local wl=$1
   if [[ $mode == tiny ]]; then
     case $wl in
-      w1) echo "-scale 0.01 -duration 3s -warmup 500ms -drain 5s" ;;
-      w2) echo "-scale 0.01 -duration 3s -warmup 500ms -drain 5s" ;;
-      w3) echo "-scale 0.01 -hold 1s" ;;
-      connect) echo "-scale 0.01" ;;
+      w1) echo "-scale 0.01 -duration 3s -warmup 500ms -drain 5s -max-duration 40s" ;;
+      w2) echo "-scale 0.01 -duration 3s -warmup 500ms -drain 5s -max-duration 40s" ;;
+      w3) echo "-scale 0.01 -hold 1s -max-duration 40s" ;;
+      connect) echo "-scale 0.01 -max-duration 40s" ;;
     esac
   else
     echo ""

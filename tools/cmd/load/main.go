@@ -167,7 +167,7 @@ func parseFlags(args []string) (*config, error) {
 		connectConc = fs.Int("connect-concurrency", 0, "sockets being opened at once")
 		users       = fs.Int("users", 0, "distinct writing users (the per-user write limit is 6000/min under make run); default rate/20, at least 50")
 		maxInflight = fs.Int("max-inflight", 1024, "open loop: writes in flight at most; a write due while full is counted as skipped")
-		drain       = fs.Duration("drain", 15*time.Second, "after the last write, wait for outstanding deliveries until none arrives for this long (3 minutes at most)")
+		drain       = fs.Duration("drain", 30*time.Second, "after the last write, wait for outstanding deliveries until none arrives for this long (3 minutes at most)")
 		srcAddrs    = fs.Int("source-addrs", 1, "spread sockets over this many source addresses 127.0.0.1..N (ephemeral ports)")
 		resume      = fs.Bool("resume", true, "reconnect a closed socket with since=CURSOR, as the browser client does")
 		secret      = fs.String("secret", envOr("AUTH_JWT_SECRET", "local-dev-secret"), "HS256 secret for writer tokens")
