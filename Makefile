@@ -60,6 +60,14 @@ test-e2e: ## end-to-end tests against the running system
 fuzz: ## run every fuzz target for FUZZTIME each (default 10m)
 	@scripts/fuzz.sh $${FUZZTIME:-10m}
 
+.PHONY: chaos
+chaos: ## the fault-injection suite at full size against the real system (several minutes)
+	@scripts/chaos.sh full
+
+.PHONY: bench
+bench: ## the standard workloads at full size; writes docs/performance.md
+	@scripts/bench.sh full
+
 .PHONY: images
 images: ## build the services' static binaries for the images (pushing needs a registry)
 	@scripts/k8s.sh images

@@ -82,6 +82,15 @@ e2e() {
   scripts/web.sh e2e
 }
 
+# faults breaks the running system on purpose at a small size (make chaos
+# is the full size), then proves the load tool and benchmarks still run.
+faults() {
+  log "fault injection, small size"
+  scripts/chaos.sh small
+  log "benchmarks, tiny size (make bench is the full size)"
+  scripts/bench.sh tiny
+}
+
 trap cleanup EXIT
 case "${1:-all}" in
   lint) lint ;;
@@ -89,6 +98,7 @@ case "${1:-all}" in
   fuzz) fuzz ;;
   integration) scripts/deps.sh; integration ;;
   e2e) scripts/deps.sh; e2e ;;
+  faults) scripts/deps.sh; stack_up; faults ;;
   all)
     scripts/deps.sh
     lint
@@ -96,7 +106,8 @@ case "${1:-all}" in
     fuzz
     integration
     e2e
+    faults
     log "all tests passed"
     ;;
-  *) echo "usage: $0 all|lint|unit|fuzz|integration|e2e" >&2; exit 2 ;;
+  *) echo "usage: $0 all|lint|unit|fuzz|integration|e2e|faults" >&2; exit 2 ;;
 esac

@@ -19,7 +19,9 @@
 // context ends, closing the reader so the group rebalances at once. A
 // record that cannot be decoded is logged and skipped, so it cannot wedge
 // its partition; a handler error is retried with backoff until it succeeds
-// or the context ends, because skipping it would lose an effect.
+// or the context ends, because skipping it would lose an effect. A failed
+// fetch (the broker restarting) is retried too: the service outlives its
+// broker's restarts.
 package consumer
 
 import (
@@ -87,14 +89,26 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer r.Close()
 	unregister := registerLag(c.cfg.Group, r)
 	defer unregister()
+	backoff := 100 * time.Millisecond
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("fetch from %s: %w", c.cfg.Topic, err)
+			// A broker restart or a rebalance ends a fetch; the reader
+			// reconnects by itself, so wait and fetch again rather than
+			// take the service down with the broker.
+			c.cfg.Log.Warn("fetch", "topic", c.cfg.Topic, "err", err, "retry_in", backoff.String())
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
 		}
+		backoff = 100 * time.Millisecond
 		if err := c.applyWithRetry(ctx, m); err != nil {
 			return nil // only ctx ends the retries
 		}
