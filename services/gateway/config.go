@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
+	"github.com/campaign-live/campaign-live/pkg/auth"
 )
 
 // config is the gateway's configuration, read from the environment.
@@ -16,7 +17,8 @@ type config struct {
 	HTTPAddr         string        // HTTP_ADDR: the WebSocket listener
 	OpsAddr          string        // OPS_ADDR: /healthz and /readyz
 	AllowedOrigins   []string      // ALLOWED_ORIGINS
-	JWTSecret        string        // AUTH_JWT_SECRET
+	JWTSecret        string        // AUTH_JWT_SECRET (HS256, locally)
+	Auth             auth.Config   // AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE with JWTSecret
 	FanoutAddrs      []string      // FANOUT_ADDRS: every fanout instance
 	SubscribeTimeout time.Duration // SUBSCRIBE_TIMEOUT: wait for fanout's acks
 	SnapshotTimeout  time.Duration // SNAPSHOT_TIMEOUT: per snapshot attempt
@@ -45,6 +47,12 @@ func loadConfig(env *app.Env) (config, error) {
 		SendQueue:        env.Int("SEND_QUEUE", 256, 1, 1<<16),
 		SocketSendBuffer: env.Int("SOCKET_SEND_BUFFER", 0, 0, 64<<20),
 		DrainTimeout:     env.Duration("DRAIN_TIMEOUT", 25*time.Second),
+	}
+	c.Auth = auth.Config{
+		Secret:   c.JWTSecret,
+		JWKSURL:  env.String("AUTH_JWKS_URL", ""),
+		Issuer:   env.String("AUTH_ISSUER", ""),
+		Audience: env.String("AUTH_AUDIENCE", ""),
 	}
 	errs := []error{env.Err()}
 	for key, addr := range map[string]string{"HTTP_ADDR": c.HTTPAddr, "OPS_ADDR": c.OpsAddr} {

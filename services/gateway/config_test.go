@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
+	"github.com/campaign-live/campaign-live/pkg/auth"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -17,7 +18,8 @@ func TestConfigDefaults(t *testing.T) {
 	want := config{
 		HTTPAddr: "127.0.0.1:8104", OpsAddr: "127.0.0.1:9104",
 		AllowedOrigins: []string{"http://localhost:8080", "http://127.0.0.1:8080"},
-		JWTSecret:      "local-dev-secret", FanoutAddrs: []string{"127.0.0.1:8203"},
+		JWTSecret:      "local-dev-secret", Auth: auth.Config{Secret: "local-dev-secret"},
+		FanoutAddrs:      []string{"127.0.0.1:8203"},
 		SubscribeTimeout: 5 * time.Second, SnapshotTimeout: 5 * time.Second,
 		WriteTimeout: 10 * time.Second, PongWait: time.Minute, ReadLimit: 4096, SendQueue: 256,
 		DrainTimeout: 25 * time.Second,

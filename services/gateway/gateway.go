@@ -20,7 +20,7 @@ import (
 // serve builds the gateway from the inside out and runs it on the given
 // listeners until ctx ends, then drains within cfg.DrainTimeout.
 func serve(ctx context.Context, log *slog.Logger, cfg config, wsLn, opsLn net.Listener) error {
-	verifier, err := auth.NewHS256([]byte(cfg.JWTSecret))
+	verifier, err := auth.New(ctx, cfg.Auth)
 	if err != nil {
 		return err
 	}

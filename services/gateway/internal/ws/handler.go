@@ -122,7 +122,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if tok := auth.TokenFromRequest(r); tok != "" {
 		u, err := h.verifier.Verify(tok)
 		if err != nil {
-			problem.Write(w, err) // 401; the token itself is never logged
+			// A browser cannot read a refused handshake's status, only
+			// that it failed; it can read a close code, and must not retry
+			// a 4401. The token itself is never logged.
+			if ws, uerr := h.upgrader.Upgrade(w, r, nil); uerr == nil {
+				_ = ws.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(CloseBadToken, "invalid or expired token"), time.Now().Add(time.Second))
+				_ = ws.Close()
+			}
 			return
 		}
 		user = &u

@@ -319,9 +319,6 @@ func TestHandshakeRefusals(t *testing.T) {
 	}{
 		{"foreign origin", "/ws/campaign/1/", http.Header{"Origin": {"http://evil.example"}}, http.StatusForbidden},
 		{"null origin", "/ws/campaign/1/", http.Header{"Origin": {"null"}}, http.StatusForbidden},
-		{"bad bearer token", "/ws/campaign/1/", http.Header{"Authorization": {"Bearer not-a-jwt"}}, http.StatusUnauthorized},
-		{"forged token in query", "/ws/campaign/1/?access_token=" + url.QueryEscape(forged), nil, http.StatusUnauthorized},
-		{"expired token in cookie", "/ws/campaign/1/", http.Header{"Cookie": {"access_token=" + expired}}, http.StatusUnauthorized},
 		{"id not digits", "/ws/campaign/abc/", nil, http.StatusNotFound},
 		{"negative id", "/ws/campaign/-1/", nil, http.StatusNotFound},
 		{"zero id", "/ws/campaign/0/", nil, http.StatusNotFound},
@@ -342,6 +339,27 @@ func TestHandshakeRefusals(t *testing.T) {
 			}
 			if resp.StatusCode != tt.want {
 				t.Fatalf("HTTP %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
+	for name, hdr := range map[string]struct {
+		path string
+		hdr  http.Header
+	}{
+		"bad bearer token":        {"/ws/campaign/1/", http.Header{"Authorization": {"Bearer not-a-jwt"}}},
+		"forged token in query":   {"/ws/campaign/1/?access_token=" + url.QueryEscape(forged), nil},
+		"expired token in cookie": {"/ws/campaign/1/", http.Header{"Cookie": {"access_token=" + expired}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, _, err := websocket.DefaultDialer.Dial(s.base+hdr.path, hdr.hdr)
+			if err != nil {
+				t.Fatalf("dial: %v, want an upgrade then close 4401", err)
+			}
+			defer c.Close()
+			_, _, err = c.ReadMessage()
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != CloseBadToken {
+				t.Fatalf("read: %v, want close 4401", err)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 // Close codes beyond RFC 6455's (DESIGN.md §2).
 const (
+	CloseBadToken        = 4401
 	CloseForbidden       = 4403
 	CloseNoSuchCampaign  = 4404
 	reasonNoSuchCampaign = "no such campaign"
