@@ -171,3 +171,20 @@ func TestRESTRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestBadTokenClosesWith4401: a browser learns its token was refused from
+// the close code, and must not retry.
+func TestBadTokenClosesWith4401(t *testing.T) {
+	owner := token(t, 7004, "tok")
+	c := createCampaign(t, owner, "Tokens")
+	waitLive(t, c.ID)
+	for name, tok := range map[string]string{"expired": expiredToken(t), "garbage": "not-a-jwt"} {
+		conn, status := dialRaw(t, c.ID, origin, "access_token="+tok)
+		if status != 101 {
+			t.Fatalf("%s: handshake %d", name, status)
+		}
+		if code := closeCode(t, conn); code != 4401 {
+			t.Fatalf("%s token: close %d, want 4401", name, code)
+		}
+	}
+}
