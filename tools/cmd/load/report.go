@@ -122,7 +122,7 @@ func (r *Result) judge() {
 			t("W2 p99", "≤ 25 ms", d.Latency.P99, "ms", d.Latency.Count > 0 && d.Latency.P99 <= 25)
 			t("W2 lost", "0", float64(d.Lost), "events", d.Lost == 0 && d.Expected > 0)
 			if w := r.Writes; w != nil {
-				t("W2 write rate", fmt.Sprintf("%.0f/s", r.Config.Rate), w.PerSecond, "writes/s", w.PerSecond >= 0.95*r.Config.Rate)
+				t("W2 offered load acknowledged", fmt.Sprintf("≈ %.0f writes/s", r.Config.Rate), w.PerSecond, "writes/s", w.PerSecond >= 0.95*r.Config.Rate)
 			}
 		}
 	case "w3":

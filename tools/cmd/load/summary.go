@@ -69,7 +69,8 @@ type Summary struct {
 var order = []string{"w1", "w2", "w3", "connect"}
 
 func summarize(dir, splice string) error {
-	sum := Summary{Date: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
+	sum := Summary{}
+	var first, last time.Time
 	for _, wl := range order {
 		files, _ := filepath.Glob(filepath.Join(dir, wl+"-*.json"))
 		sort.Strings(files)
@@ -89,8 +90,21 @@ func summarize(dir, splice string) error {
 			continue
 		}
 		sum.Machine = runs[0].Machine
+		for _, r := range runs {
+			if first.IsZero() || r.StartedAt.Before(first) {
+				first = r.StartedAt
+			}
+			if r.StartedAt.After(last) {
+				last = r.StartedAt
+			}
+		}
 		sum.Workloads = append(sum.Workloads, summarizeWorkload(wl, runs))
 	}
+	sum.Date = first.UTC().Format("2006-01-02 15:04")
+	if last.Sub(first) >= time.Minute {
+		sum.Date += "–" + last.UTC().Format("15:04")
+	}
+	sum.Date += " UTC"
 	if len(sum.Workloads) == 0 {
 		return errors.New("no results in " + dir)
 	}
@@ -220,7 +234,7 @@ func markdown(sum *Summary) string {
 			}
 			key := map[string]string{
 				"W1 delivered": "messages_per_second", "W1 p99": "p99_ms", "W2 p50": "p50_ms", "W2 p99": "p99_ms",
-				"W2 lost": "lost", "W2 write rate": "writes_per_second", "W3 gateway memory": "gateway_kib_per_socket",
+				"W2 lost": "lost", "W2 offered load acknowledged": "writes_per_second", "W3 gateway memory": "gateway_kib_per_socket",
 				"connect rate": "connect_per_second",
 			}[t.Name]
 			fmt.Fprintf(&b, "| %s | %s %s | %s %s | %s |\n", w.Workload, t.Name, t.Want, rng(w.Metrics[key]), t.Unit, met)
@@ -260,7 +274,7 @@ func markdown(sum *Summary) string {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
-	b.WriteString("\nRaw results: `docs/bench/WORKLOAD-N.json` (one per run) and `docs/bench/summary.json`.\n")
+	b.WriteString("\nThe \"sockets via\" column is the WebSocket URL each workload used; scripts/bench.sh explains its choices. Raw results: `docs/bench/WORKLOAD-N.json` (one per run) and `docs/bench/summary.json`.\n")
 	return b.String()
 }
 
