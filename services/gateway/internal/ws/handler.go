@@ -142,7 +142,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered the request
 	}
-	h.serve(ws, id, user, r.URL.Query().Get("since"))
+	// The socket runs on a goroutine of its own so ServeHTTP returns and
+	// net/http frees the connection's read buffer and hijack writer (8 KiB
+	// a socket, for its whole life). Drain still waits for it: serve
+	// registers with h.wg, and refuses to start once draining has begun.
+	go h.serve(ws, id, user, r.URL.Query().Get("since"))
 }
 
 // campaignID reads the id from /ws/campaign/{digits} or /ws/campaign/{digits}/.
@@ -177,7 +181,7 @@ func writeUnavailable(w http.ResponseWriter) {
 }
 
 // serve runs one upgraded socket: the join of DESIGN.md §3.3, then the
-// writer, on this goroutine.
+// writer, on the calling goroutine.
 func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, since string) {
 	c := newConn(ws, campaignID, user, &h.cfg, h.obs)
 	go c.readLoop()
