@@ -143,6 +143,13 @@ func (c *Consumer) applyWithRetry(ctx context.Context, m kafka.Message) error {
 // Apply applies one record and its offset in one transaction, unless the
 // database has already applied it.
 func (c *Consumer) Apply(ctx context.Context, m kafka.Message) (err error) {
+	if !c.wanted(m) {
+		// Nothing to apply, so nothing to record: the stored offset only
+		// guards effects, and a redelivered unwanted record has none.
+		// Skipping the transaction matters: most of the topic is
+		// unwanted to most consumers.
+		return nil
+	}
 	ctx, span := startProcess(ctx, c.cfg.Group, m)
 	defer func() { endProcess(span, err) }()
 	return pgx.BeginFunc(ctx, c.cfg.Pool, func(tx pgx.Tx) error {
@@ -156,13 +163,11 @@ func (c *Consumer) Apply(ctx context.Context, m kafka.Message) (err error) {
 		if m.Offset <= applied {
 			return nil
 		}
-		if c.wanted(m) {
-			e, err := event.Unmarshal(m.Value)
-			if err != nil {
-				c.cfg.Log.Error("skip undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
-			} else if err := c.cfg.Handler(ctx, tx, e); err != nil {
-				return fmt.Errorf("handle %s event %s: %w", e.GetType(), e.GetId(), err)
-			}
+		e, err := event.Unmarshal(m.Value)
+		if err != nil {
+			c.cfg.Log.Error("skip undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
+		} else if err := c.cfg.Handler(ctx, tx, e); err != nil {
+			return fmt.Errorf("handle %s event %s: %w", e.GetType(), e.GetId(), err)
 		}
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO consumer_offsets (group_id, topic, partition, "offset") VALUES ($1, $2, $3, $4)
