@@ -134,7 +134,9 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 		return err
 	}
 	handler = otelhttp.NewHandler(corsFor(origins).Handler(limits.Handler(handler)), "http",
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+		// Named by method only: a path carries ids, and span names must stay
+		// few; otelhttp records the matched route as http.route.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }))
 	writer := kafkax.NewWriter(brokers, topic, batch)
 	defer writer.Close()
 	relay := &outbox.Relay{Pool: pool, Publisher: writer, Name: s.Name, Topic: topic, Log: log, Batch: batch, Poll: poll}
