@@ -400,8 +400,14 @@ type Delivery struct {
 	Frame      []byte                 `protobuf:"bytes,5,opt,name=frame,proto3" json:"frame,omitempty"`
 	// occurred_at_unix_nano is when the event was written, for latency metrics.
 	OccurredAtUnixNano int64 `protobuf:"varint,6,opt,name=occurred_at_unix_nano,json=occurredAtUnixNano,proto3" json:"occurred_at_unix_nano,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// traceparent is the W3C trace context of fanout's span for this event
+	// (a child of the producer span), so the gateway's send span joins the
+	// trace that began with the HTTP request. Empty when not traced. It rides
+	// in the message, not in gRPC metadata, because one Watch stream carries
+	// many events of many traces.
+	Traceparent   string `protobuf:"bytes,7,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Delivery) Reset() {
@@ -474,6 +480,13 @@ func (x *Delivery) GetOccurredAtUnixNano() int64 {
 		return x.OccurredAtUnixNano
 	}
 	return 0
+}
+
+func (x *Delivery) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
 }
 
 type SnapshotRequest struct {
@@ -755,7 +768,7 @@ const file_campaign_v1_fanout_proto_rawDesc = "" +
 	"\bPosition\x12\x14\n" +
 	"\x05epoch\x18\x01 \x01(\rR\x05epoch\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
-	"\x06offset\x18\x03 \x01(\x03R\x06offset\"\xe1\x01\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\"\x83\x02\n" +
 	"\bDelivery\x12\x1f\n" +
 	"\vcampaign_id\x18\x01 \x01(\x03R\n" +
 	"campaignId\x121\n" +
@@ -764,7 +777,8 @@ const file_campaign_v1_fanout_proto_rawDesc = "" +
 	"event_type\x18\x03 \x01(\tR\teventType\x12\x19\n" +
 	"\bevent_id\x18\x04 \x01(\tR\aeventId\x12\x14\n" +
 	"\x05frame\x18\x05 \x01(\fR\x05frame\x121\n" +
-	"\x15occurred_at_unix_nano\x18\x06 \x01(\x03R\x12occurredAtUnixNano\"2\n" +
+	"\x15occurred_at_unix_nano\x18\x06 \x01(\x03R\x12occurredAtUnixNano\x12 \n" +
+	"\vtraceparent\x18\a \x01(\tR\vtraceparent\"2\n" +
 	"\x0fSnapshotRequest\x12\x1f\n" +
 	"\vcampaign_id\x18\x01 \x01(\x03R\n" +
 	"campaignId\"q\n" +
