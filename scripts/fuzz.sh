@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Runs every `go test -fuzz` target in the repository, one after another.
+# Runs every `go test -fuzz` target in the repository.
 #
 #   scripts/fuzz.sh [FUZZTIME]     default 10m each (make fuzz); CI uses 3s
+#
+# FUZZ_JOBS targets run at once (default 1), each with FUZZ_WORKERS fuzzing
+# workers (default: go's, one per core). Each target's last lines (elapsed
+# time and executions) are printed when it ends and, with FUZZ_LOG set,
+# appended to that file.
 #
 # Targets are found, not listed: any func FuzzXxx in any module counts. New
 # inputs that fail land in the package's testdata/fuzz and are replayed by
@@ -9,12 +14,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${1:-10m}
+jobs=${FUZZ_JOBS:-1}
+workers=${FUZZ_WORKERS:-}
+log=${FUZZ_LOG:-/dev/null}
 modules=(pkg services/content services/contribution services/comment services/milestone services/fanout services/gateway tools)
-for m in "${modules[@]}"; do
-  (cd "$m" && go list -f '{{.ImportPath}} {{.Dir}}' ./...) | while read -r pkg dir; do
-    { grep -hoE '^func (Fuzz[A-Za-z0-9_]+)\(' "$dir"/*_test.go 2>/dev/null || true; } | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | while read -r target; do
-      echo "fuzz: $pkg $target for $fuzztime"
-      (cd "$m" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tail -n 3)
+
+# targets prints "module package target" for every fuzz target.
+targets() {
+  for m in "${modules[@]}"; do
+    (cd "$m" && go list -f '{{.ImportPath}} {{.Dir}}' ./...) | while read -r pkg dir; do
+      { grep -hoE '^func (Fuzz[A-Za-z0-9_]+)\(' "$dir"/*_test.go 2>/dev/null || true; } |
+        sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | while read -r target; do
+          echo "$m $pkg $target"
+        done
     done
   done
-done
+}
+
+# one fuzzes a single target and reports how it ended.
+one() {
+  local m=$1 pkg=$2 target=$3 out rc=0
+  out=$(cd "$m" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ${workers:+-parallel "$workers"} "$pkg" 2>&1) || rc=$?
+  local summary
+  summary=$(printf '%s\n' "$out" | grep -E '^fuzz: elapsed' | tail -n 1)
+  printf '%s %s %s: %s %s\n' "$(date -u +%FT%TZ)" "$pkg" "$target" "$([[ $rc == 0 ]] && echo ok || echo FAILED)" "$summary" | tee -a "$log"
+  if [[ $rc != 0 ]]; then printf '%s\n' "$out" | tail -n 40; return 1; fi
+}
+export -f one
+export fuzztime workers log
+
+targets | xargs -P "$jobs" -L 1 bash -c 'one "$@"' _
