@@ -82,7 +82,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 		GroupID:        c.cfg.Group,
 		MinBytes:       1,
 		MaxBytes:       10 << 20,
-		MaxWait:        250 * time.Millisecond,
+		// MaxWait bounds a fetch's long poll; the broker answers as soon as
+		// a record arrives, so it costs no latency. kafka-go asks the broker
+		// to wait MaxWait less a margin (a quarter of it below 1 s) and cuts
+		// the connection at MaxWait: with a short MaxWait a busy broker
+		// misses that margin, the fetch fails with an i/o timeout and the
+		// partition reconnects, delaying its next record.
+		MaxWait:        5 * time.Second,
 		StartOffset:    kafka.FirstOffset,
 		CommitInterval: 0, // synchronous commits, after the database's
 	})
