@@ -77,11 +77,11 @@ func New(cfg Config) *Consumer { return &Consumer{cfg: cfg} }
 // Run consumes until ctx ends.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        c.cfg.Brokers,
-		Topic:          c.cfg.Topic,
-		GroupID:        c.cfg.Group,
-		MinBytes:       1,
-		MaxBytes:       10 << 20,
+		Brokers:  c.cfg.Brokers,
+		Topic:    c.cfg.Topic,
+		GroupID:  c.cfg.Group,
+		MinBytes: 1,
+		MaxBytes: 10 << 20,
 		// MaxWait bounds a fetch's long poll; the broker answers as soon as
 		// a record arrives, so it costs no latency. kafka-go asks the broker
 		// to wait MaxWait less a margin (a quarter of it below 1 s) and cuts

@@ -31,7 +31,7 @@ func Name(prefix string) string {
 // Postgres returns DATABASE_URL_FANOUT pointed at a new, empty schema, which
 // is dropped when the test ends. It skips the test when the variable is
 // unset.
-func Postgres(t *testing.T) string {
+func Postgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("DATABASE_URL_FANOUT")
 	if base == "" {
@@ -74,7 +74,7 @@ func Postgres(t *testing.T) string {
 // Kafka returns the brokers of KAFKA_BROKERS and a new topic with
 // partitions, deleted when the test ends. It skips the test when the
 // variable is unset.
-func Kafka(t *testing.T, partitions int) (brokers []string, topic string) {
+func Kafka(t testing.TB, partitions int) (brokers []string, topic string) {
 	t.Helper()
 	env := os.Getenv("KAFKA_BROKERS")
 	if env == "" {

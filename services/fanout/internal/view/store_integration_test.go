@@ -28,7 +28,7 @@ const campaignID = 42
 
 var at = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func newStore(t *testing.T, recent int) (*view.Store, *pgxpool.Pool) {
+func newStore(t testing.TB, recent int) (*view.Store, *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgdb.Connect(ctx, testenv.Postgres(t), 10*time.Second)

@@ -10,10 +10,17 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 )
+
+const scope = "github.com/campaign-live/campaign-live/services/gateway/internal/hub"
 
 // Kind tells a socket's writer how to treat a Frame.
 type Kind uint8
@@ -37,10 +44,14 @@ const (
 // shared and must not be changed once offered.
 type Frame struct {
 	Kind Kind
+	// Type is the message's "type" (campaign_data, contribution, pong,
+	// ...), for metrics; empty on a Barrier.
+	Type string
 	Msg  *websocket.PreparedMessage // nil on a Barrier
 	Pos  cursor.Position            // Event and Snapshot
-	// OccurredAt is when the event was written (Unix ns), for
-	// publish-to-deliver latency once metrics exist.
+	// OccurredAt is when a live delivery's event was written (Unix ns), for
+	// the publish-to-deliver latency; zero on events read from history,
+	// whose age is the client's absence rather than delivery latency.
 	OccurredAt int64
 	// Private and OwnerID are the campaign's visibility, on a Snapshot.
 	Private bool
@@ -48,13 +59,17 @@ type Frame struct {
 	Resync  *Resync // Barrier
 }
 
-// NewFrame returns a frame of kind k with the text message b at pos.
-func NewFrame(k Kind, b []byte, pos cursor.Position) (*Frame, error) {
+// TypeCampaignData is the type of a Snapshot frame's message.
+const TypeCampaignData = "campaign_data"
+
+// NewFrame returns a frame of kind k with the text message b, whose "type"
+// is typ, at pos.
+func NewFrame(k Kind, typ string, b []byte, pos cursor.Position) (*Frame, error) {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
 	if err != nil {
 		return nil, fmt.Errorf("prepare frame: %w", err)
 	}
-	return &Frame{Kind: k, Msg: pm, Pos: pos}, nil
+	return &Frame{Kind: k, Type: typ, Msg: pm, Pos: pos}, nil
 }
 
 // SnapshotFrame returns the Snapshot frame of a found campaign, with the
@@ -73,7 +88,7 @@ func SnapshotFrame(resp *campaignv1.SnapshotResponse) (*Frame, error) {
 	if err := json.Unmarshal(resp.GetFrame(), &probe); err != nil {
 		return nil, fmt.Errorf("read campaign_data: %w", err)
 	}
-	f, err := NewFrame(Snapshot, resp.GetFrame(), cursor.FromPB(resp.GetPosition()))
+	f, err := NewFrame(Snapshot, TypeCampaignData, resp.GetFrame(), cursor.FromPB(resp.GetPosition()))
 	if err != nil {
 		return nil, err
 	}
@@ -193,15 +208,15 @@ func (h *Hub) catchup(ctx context.Context, campaignID int64, after cursor.Positi
 	return []*Frame{f}, Visibility{Private: f.Private, OwnerID: f.OwnerID}, nil
 }
 
-// EventFrames returns the Event frames of deliveries, in their order.
+// EventFrames returns the Event frames of deliveries read from history, in
+// their order.
 func EventFrames(ds []*campaignv1.Delivery) ([]*Frame, error) {
 	frames := make([]*Frame, 0, len(ds))
 	for _, d := range ds {
-		f, err := NewFrame(Event, d.GetFrame(), cursor.FromPB(d.GetPosition()))
+		f, err := NewFrame(Event, d.GetEventType(), d.GetFrame(), cursor.FromPB(d.GetPosition()))
 		if err != nil {
 			return nil, err
 		}
-		f.OccurredAt = d.GetOccurredAtUnixNano()
 		frames = append(frames, f)
 	}
 	return frames, nil
@@ -224,6 +239,7 @@ type Reader interface {
 type Hub struct {
 	fanout      Reader
 	log         *slog.Logger
+	tracer      trace.Tracer
 	readTimeout time.Duration // of one catch-up read
 
 	mu    sync.RWMutex
@@ -248,7 +264,10 @@ type Subscription struct {
 
 // New returns an empty hub that reads catch-ups through fanout.
 func New(fanout Reader, log *slog.Logger) *Hub {
-	return &Hub{fanout: fanout, log: log, readTimeout: 30 * time.Second, rooms: make(map[int64]*room)}
+	return &Hub{
+		fanout: fanout, log: log, tracer: otel.Tracer(scope),
+		readTimeout: 30 * time.Second, rooms: make(map[int64]*room),
+	}
 }
 
 // Attach adds s to campaignID's room; from now on s is offered the
@@ -314,23 +333,49 @@ func (h *Hub) Watchers(campaignID int64) int {
 // partition moved between fanout instances, and the old one may have
 // committed events that never reached this gateway: a Barrier goes first,
 // so every socket reads what it missed from history before this event.
+//
+// Each delivery is one span, "websocket send" (startSend).
 func (h *Hub) Deliver(src int, d *campaignv1.Delivery) {
+	span := h.startSend(d)
+	sockets := h.dispatch(src, d)
+	span.SetAttributes(attribute.Int("websocket.sockets", sockets))
+	span.End()
+}
+
+// startSend starts the one span of a delivery on this gateway, a child of
+// fanout's span that its traceparent names. It ends once the frame is in
+// the queue of every local watcher: a socket's own write is not traced, as
+// one delivery reaches thousands of them.
+func (h *Hub) startSend(d *campaignv1.Delivery) trace.Span {
+	_, span := h.tracer.Start(telemetry.WithTraceparent(context.Background(), d.GetTraceparent()), "websocket send",
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.Int64("campaign.id", d.GetCampaignId()),
+			attribute.String("event.type", d.GetEventType()),
+			semconv.MessagingMessageID(d.GetEventId()),
+		))
+	return span
+}
+
+// dispatch offers d to its room and returns how many sockets it was offered
+// to.
+func (h *Hub) dispatch(src int, d *campaignv1.Delivery) int {
 	r := h.room(d.GetCampaignId())
 	if r == nil {
-		return // nobody watches here any more; fanout learns it from Unsubscribe
+		return 0 // nobody watches here any more; fanout learns it from Unsubscribe
 	}
 	pos := cursor.FromPB(d.GetPosition())
-	f, err := NewFrame(Event, d.GetFrame(), pos)
+	f, err := NewFrame(Event, d.GetEventType(), d.GetFrame(), pos)
 	if err != nil {
 		h.log.Error("drop delivery", "campaign_id", d.GetCampaignId(), "event_id", d.GetEventId(), "err", err)
-		return
+		return 0
 	}
 	f.OccurredAt = d.GetOccurredAtUnixNano()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen && !r.last.Less(pos) {
-		return // a duplicate, pushed again after a rebalance
+		return 0 // a duplicate, pushed again after a rebalance
 	}
 	if r.seen && r.src != src {
 		rs := h.newResync(r.id)
@@ -339,6 +384,7 @@ func (h *Hub) Deliver(src int, d *campaignv1.Delivery) {
 	}
 	r.last, r.src, r.seen = pos, src, true
 	r.offer(f)
+	return len(r.subs)
 }
 
 // offer gives f to every subscriber; r.mu must be held.
