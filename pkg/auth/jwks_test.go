@@ -126,11 +126,57 @@ func TestJWKSVerifiesAndRotates(t *testing.T) {
 	}
 }
 
+// TestJWKSUnreachableAtStart: a service starts while the identity provider
+// is down, refuses tokens meanwhile, and accepts them once it is back.
 func TestJWKSUnreachableAtStart(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	srv.Close()
-	if _, err := New(context.Background(), Config{JWKSURL: srv.URL}); err == nil {
-		t.Fatal("New with an unreachable JWKS URL succeeded")
+	unknownKIDEvery = 200 * time.Millisecond
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	keys := &jwksServer{}
+	keys.set(rsaJWK("a", key))
+	var up sync.Mutex
+	down := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up.Lock()
+		defer up.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		keys.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	v, err := New(ctx, Config{JWKSURL: srv.URL})
+	if err != nil {
+		t.Fatalf("New while the provider is down: %v", err)
+	}
+	tok := sign(t, jwt.SigningMethodRS256, "a", key, claims("", ""))
+	if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("Verify while no key is known = %v, want ErrInvalidToken", err)
+	}
+	up.Lock()
+	down = false
+	up.Unlock()
+	deadline := time.Now().Add(10 * unknownKIDEvery)
+	for {
+		_, err := v.Verify(tok)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token still refused after the provider came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestJWKSURLMustBeHTTP(t *testing.T) {
+	for _, u := range []string{"", "not a url", "file:///etc/keys.json", "https://"} {
+		if _, err := newJWKS(context.Background(), u); err == nil {
+			t.Errorf("newJWKS(%q) succeeded", u)
+		}
 	}
 }
 
