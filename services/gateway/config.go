@@ -10,6 +10,7 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
+	"github.com/campaign-live/campaign-live/pkg/limit"
 )
 
 // config is the gateway's configuration, read from the environment.
@@ -28,6 +29,13 @@ type config struct {
 	SendQueue        int           // SEND_QUEUE: frames queued per socket
 	SocketSendBuffer int           // SOCKET_SEND_BUFFER: kernel send buffer per socket, bytes; 0: the kernel's autotuning
 	DrainTimeout     time.Duration // DRAIN_TIMEOUT: SIGTERM to exit
+	HandshakeTimeout time.Duration // HANDSHAKE_TIMEOUT: to read a handshake's headers, and a kept-alive connection's idle limit
+	FrameRate        limit.Rate    // WS_FRAME_RATE: inbound messages per socket; zero: no limit
+	FrameBurst       int           // WS_FRAME_BURST: of FrameRate's token bucket
+	RefusedFrames    limit.Rate    // WS_REFUSED_FRAMES: refused inbound messages per socket before close 1008; zero: no limit
+	ConnectsPerIP    limit.Rate    // WS_CONNECTS_PER_IP: handshakes per client IP; zero: no limit
+	SocketsPerIP     int           // WS_MAX_SOCKETS_PER_IP: open sockets per client IP; 0: no limit
+	Pprof            bool          // OPS_PPROF: /debug/pprof/ on the ops listener
 }
 
 // loadConfig reads and checks the configuration, reporting every invalid
@@ -47,6 +55,13 @@ func loadConfig(env *app.Env) (config, error) {
 		SendQueue:        env.Int("SEND_QUEUE", 256, 1, 1<<16),
 		SocketSendBuffer: env.Int("SOCKET_SEND_BUFFER", 0, 0, 64<<20),
 		DrainTimeout:     env.Duration("DRAIN_TIMEOUT", 25*time.Second),
+		HandshakeTimeout: env.Duration("HANDSHAKE_TIMEOUT", 5*time.Second),
+		FrameRate:        rateVar(env, "WS_FRAME_RATE", "10/1s"),
+		FrameBurst:       env.Int("WS_FRAME_BURST", 20, 1, 1<<20),
+		RefusedFrames:    rateVar(env, "WS_REFUSED_FRAMES", "10/1m"),
+		ConnectsPerIP:    rateVar(env, "WS_CONNECTS_PER_IP", "60/1m"),
+		SocketsPerIP:     env.Int("WS_MAX_SOCKETS_PER_IP", 200, 0, 1<<30),
+		Pprof:            boolVar(env, "OPS_PPROF", true),
 	}
 	c.Auth = auth.Config{
 		Secret:   c.JWTSecret,
@@ -71,6 +86,18 @@ func loadConfig(env *app.Env) (config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+func rateVar(env *app.Env, key, def string) limit.Rate {
+	var r limit.Rate
+	env.Parsed(key, def, func(v string) (err error) { r, err = limit.ParseRate(v); return err })
+	return r
+}
+
+func boolVar(env *app.Env, key string, def bool) bool {
+	b := def
+	env.Parsed(key, strconv.FormatBool(def), func(v string) (err error) { b, err = strconv.ParseBool(v); return err })
+	return b
 }
 
 func checkAddr(key, addr string) error {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 )
 
 // serve builds the gateway from the inside out and runs it on the given
-// listeners until ctx ends, then drains within cfg.DrainTimeout.
-func serve(ctx context.Context, log *slog.Logger, cfg config, wsLn, opsLn net.Listener) error {
+// listeners until ctx ends, then drains within cfg.DrainTimeout. metrics
+// serves /metrics on the ops listener.
+func serve(ctx context.Context, log *slog.Logger, cfg config, wsLn, opsLn net.Listener, metrics http.Handler) error {
 	verifier, err := auth.New(ctx, cfg.Auth)
 	if err != nil {
 		return err
@@ -33,16 +35,33 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, wsLn, opsLn net.Li
 	}
 	defer link.Close()
 	rooms := hub.New(link, log)
-	sockets := ws.NewHandler(ws.Config{
+	sockets, err := ws.NewHandler(ws.Config{
 		AllowedOrigins: cfg.AllowedOrigins,
 		WriteTimeout:   cfg.WriteTimeout,
 		PongWait:       cfg.PongWait,
 		ReadLimit:      int64(cfg.ReadLimit),
 		SendQueue:      cfg.SendQueue,
+		FrameRate:      cfg.FrameRate,
+		FrameBurst:     cfg.FrameBurst,
+		RefusedFrames:  cfg.RefusedFrames,
+		ConnectsPerIP:  cfg.ConnectsPerIP,
+		SocketsPerIP:   cfg.SocketsPerIP,
 	}, rooms, link, verifier, log, nil)
+	if err != nil {
+		return err
+	}
+	defer sockets.Close()
 
 	var draining atomic.Bool
 	ops := app.NewOps(map[string]app.Check{"fanout": link.Check}, draining.Load)
+	ops.Handle("GET /metrics", metrics)
+	if cfg.Pprof {
+		ops.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
+		ops.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+		ops.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		ops.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+		ops.Handle("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	}
 
 	g := app.NewGroup(ctx)
 	drained := make(chan struct{})
@@ -51,7 +70,15 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, wsLn, opsLn net.Li
 	})
 	g.Go("websocket", func(ctx context.Context) error {
 		defer close(drained)
-		srv := &http.Server{Handler: sockets, ReadHeaderTimeout: 10 * time.Second}
+		// A handshake's headers must arrive within HandshakeTimeout, or the
+		// connection is cut (slowloris); an upgraded socket is hijacked and
+		// keeps its own deadlines.
+		srv := &http.Server{
+			Handler:           sockets,
+			ReadHeaderTimeout: cfg.HandshakeTimeout,
+			IdleTimeout:       cfg.HandshakeTimeout,
+			MaxHeaderBytes:    64 << 10,
+		}
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(wsLn) }()
 		log.Info("listening", "server", "websocket", "addr", wsLn.Addr().String())

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 )
 
 func main() {
@@ -25,6 +27,15 @@ func run(ctx context.Context, log *slog.Logger, env *app.Env) error {
 	if err != nil {
 		return err
 	}
+	tel, err := telemetry.Setup(ctx, "gateway", telemetry.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx) // last: flush the final spans
+	}()
 	wsLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen HTTP_ADDR: %w", err)
@@ -37,7 +48,7 @@ func run(ctx context.Context, log *slog.Logger, env *app.Env) error {
 		_ = wsLn.Close()
 		return fmt.Errorf("listen OPS_ADDR: %w", err)
 	}
-	return serve(ctx, log, cfg, wsLn, opsLn)
+	return serve(ctx, log, cfg, wsLn, opsLn, tel.Metrics)
 }
 
 // sendBufferListener caps the kernel send buffer of every connection it

@@ -52,7 +52,7 @@ func TestWiring(t *testing.T) {
 	ctx, sigterm := context.WithCancel(context.Background())
 	defer sigterm()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, slog.New(slog.DiscardHandler), cfg, wsLn, opsLn) }()
+	go func() { served <- serve(ctx, slog.New(slog.DiscardHandler), cfg, wsLn, opsLn, http.NotFoundHandler()) }()
 
 	readyz := "http://" + opsLn.Addr().String() + "/readyz"
 	fanouttest.Eventually(t, "/readyz 200", func() bool { return status(readyz) == http.StatusOK })

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/limit"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
 )
 
@@ -22,6 +24,7 @@ type conn struct {
 	user     *auth.User // nil: anonymous
 	cfg      *Config
 	obs      Observer
+	m        *metrics
 
 	send chan *hub.Frame // deliveries and replies, drained by the writer
 
@@ -39,10 +42,10 @@ type conn struct {
 	readerDone chan struct{}
 }
 
-func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, cfg *Config, obs Observer) *conn {
+func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, cfg *Config, obs Observer, m *metrics) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &conn{
-		ws: ws, campaign: campaignID, user: user, cfg: cfg, obs: obs,
+		ws: ws, campaign: campaignID, user: user, cfg: cfg, obs: obs, m: m,
 		send: make(chan *hub.Frame, cfg.SendQueue),
 		ctx:  ctx, cancel: cancel,
 		readerDone: make(chan struct{}),
@@ -60,14 +63,17 @@ func (c *conn) enqueue(f *hub.Frame) {
 	select {
 	case c.send <- f:
 	default:
-		c.shut(websocket.CloseTryAgainLater, "slow consumer")
+		if c.shut(websocket.CloseTryAgainLater, "slow consumer") {
+			c.m.slowClient()
+		}
 	}
 }
 
-// shut records the first reason to close the socket and stops it.
-func (c *conn) shut(code int, text string) { c.shutWith(code, text, false) }
+// shut records the first reason to close the socket and stops it; it
+// reports whether this was the first.
+func (c *conn) shut(code int, text string) bool { return c.shutWith(code, text, false) }
 
-func (c *conn) shutWith(code int, text string, sent bool) {
+func (c *conn) shutWith(code int, text string, sent bool) bool {
 	c.mu.Lock()
 	first := !c.closing.Load()
 	if first {
@@ -78,7 +84,9 @@ func (c *conn) shutWith(code int, text string, sent bool) {
 	if first {
 		c.cancel()
 		c.obs.Closing(c.campaign, code)
+		c.m.closing(code)
 	}
+	return first
 }
 
 func (c *conn) reason() (code int, text string, sent bool) {
@@ -100,6 +108,7 @@ func (c *conn) readLoop() {
 	}
 	_ = alive()
 	c.ws.SetPongHandler(func(string) error { return alive() })
+	var budget inbound
 	for {
 		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
@@ -111,17 +120,70 @@ func (c *conn) readLoop() {
 			}
 			return
 		}
-		if c.closing.Load() {
+		if c.closing.Load() || budget.spent {
 			continue // read on until the client answers our close
 		}
 		_ = alive()
-		// Inbound rate limiting (close 1008) hooks in here.
 		if typ != websocket.TextMessage {
 			c.shut(websocket.ClosePolicyViolation, "binary messages are not accepted")
 			continue
 		}
-		c.enqueue(answer(data))
+		var reply *hub.Frame
+		if budget.allow(c.cfg) {
+			reply = answer(data)
+		} else {
+			refuseFrame(c.ctx)
+			reply = replyRateLimited
+		}
+		if reply != replyPong && !budget.refused(c.cfg) {
+			// Through the queue, so the client reads the replies it was
+			// owed, then the close.
+			budget.spent = true
+			reply = closeAbuse
+		}
+		c.enqueue(reply)
 	}
+}
+
+// closeAbuse is queued after the last reply to a client that sent too many
+// refused messages; the writer closes the socket 1008 there.
+var closeAbuse = &hub.Frame{Kind: hub.Reply}
+
+// inbound is a socket's budget for what its client sends: messages over
+// Config.FrameRate are refused, and a socket whose refused messages
+// (rate-limited, malformed, unsupported) exceed Config.RefusedFrames is
+// closed 1008. Only the reader uses it. Its token buckets are made at the
+// first message, so idle sockets, nearly all of them, carry none.
+type inbound struct {
+	frames, refusals *rate.Limiter
+	spent            bool // refused too many: closing
+}
+
+// allow takes a message from the frame budget.
+func (b *inbound) allow(cfg *Config) bool {
+	if cfg.FrameRate.Tokens == 0 {
+		return true
+	}
+	if b.frames == nil {
+		b.frames = rate.NewLimiter(perSecond(cfg.FrameRate), cfg.FrameBurst)
+	}
+	return b.frames.Allow()
+}
+
+// refused counts a refused message; false means the client has had too many.
+func (b *inbound) refused(cfg *Config) bool {
+	r := cfg.RefusedFrames
+	if r.Tokens == 0 {
+		return true
+	}
+	if b.refusals == nil {
+		b.refusals = rate.NewLimiter(perSecond(r), int(r.Tokens))
+	}
+	return b.refusals.Allow()
+}
+
+func perSecond(r limit.Rate) rate.Limit {
+	return rate.Limit(float64(r.Tokens) / r.Interval.Seconds())
 }
 
 // writeLoop writes the opening frames, starting after position from, then
@@ -163,11 +225,16 @@ func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
 	case hub.Barrier:
 		return c.catchup(f.Resync, last)
 	}
+	if f == closeAbuse {
+		c.shut(websocket.ClosePolicyViolation, "too many refused messages")
+		return false
+	}
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	if err := c.ws.WritePreparedMessage(f.Msg); err != nil {
 		c.shut(0, "") // a failed write leaves nothing to send a close frame on
 		return false
 	}
+	c.m.wrote(f)
 	if f.Kind == hub.Event || f.Kind == hub.Snapshot {
 		*last = f.Pos
 	}

@@ -38,8 +38,11 @@ func benchStack(b *testing.B) (*hub.Hub, *fanouttest.Server, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := NewHandler(Config{WriteTimeout: 10 * time.Second, PongWait: time.Minute, ReadLimit: 4096, SendQueue: 256},
+	h, err := NewHandler(Config{WriteTimeout: 10 * time.Second, PongWait: time.Minute, ReadLimit: 4096, SendQueue: 256},
 		rooms, link, v, log, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -49,6 +52,7 @@ func benchStack(b *testing.B) (*hub.Hub, *fanouttest.Server, string) {
 		defer dcancel()
 		h.Drain(dctx)
 		srv.Close()
+		h.Close()
 		cancel()
 		<-done
 		_ = link.Close()

@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sethvargo/go-limiter"
+	"github.com/sethvargo/go-limiter/memorystore"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/limit"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/problem"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
@@ -28,6 +31,21 @@ type Config struct {
 	ReadLimit      int64         // largest inbound message; larger closes 1009
 	SendQueue      int           // frames queued per socket; a full queue closes 1013
 	CloseGrace     time.Duration // how long a closing socket waits for the client's close; 2s when zero
+
+	// FrameRate is the messages a client may send per socket (a token
+	// bucket holding FrameBurst); a message over it is refused with a
+	// rate_limited error. Zero: no limit.
+	FrameRate  limit.Rate
+	FrameBurst int
+	// RefusedFrames is how many refused messages (over the rate, malformed,
+	// of an unsupported type) a socket may send per interval (a token
+	// bucket); one more closes it 1008. Zero: no limit.
+	RefusedFrames limit.Rate
+	// ConnectsPerIP is the handshakes a client IP may make per interval;
+	// SocketsPerIP how many sockets it may hold open. Over either, the
+	// handshake is refused with 429. Zero: no limit.
+	ConnectsPerIP limit.Rate
+	SocketsPerIP  int
 }
 
 // Fanout is what sockets need from the fanout instances; *fanoutlink.Link
@@ -67,15 +85,19 @@ type Handler struct {
 	obs      Observer
 	origins  map[string]bool
 	upgrader websocket.Upgrader
+	m        *metrics
+	connects limiter.Store // handshakes per IP; nil: no limit
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	perIP    map[string]int // open sockets by client IP, when SocketsPerIP is set
 	draining bool
 	wg       sync.WaitGroup
 }
 
-// NewHandler returns the WebSocket handler. obs may be nil.
-func NewHandler(cfg Config, h *hub.Hub, f Fanout, v *auth.Verifier, log *slog.Logger, obs Observer) *Handler {
+// NewHandler returns the WebSocket handler, which reports its metrics to
+// the global meter provider until Close. obs may be nil.
+func NewHandler(cfg Config, h *hub.Hub, f Fanout, v *auth.Verifier, log *slog.Logger, obs Observer) (*Handler, error) {
 	if cfg.CloseGrace <= 0 {
 		cfg.CloseGrace = 2 * time.Second
 	}
@@ -86,7 +108,7 @@ func NewHandler(cfg Config, h *hub.Hub, f Fanout, v *auth.Verifier, log *slog.Lo
 	for _, o := range cfg.AllowedOrigins {
 		origins[strings.ToLower(o)] = true
 	}
-	return &Handler{
+	hd := &Handler{
 		cfg: cfg, hub: h, fanout: f, verifier: v, log: log, obs: obs, origins: origins,
 		upgrader: websocket.Upgrader{
 			// Inbound messages are tiny, and data frames are written as
@@ -99,13 +121,57 @@ func NewHandler(cfg Config, h *hub.Hub, f Fanout, v *auth.Verifier, log *slog.Lo
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
 		conns: make(map[*conn]struct{}),
+		perIP: make(map[string]int),
 	}
+	if r := cfg.ConnectsPerIP; r.Tokens > 0 {
+		store, err := memorystore.New(&memorystore.Config{Tokens: r.Tokens, Interval: r.Interval, SweepInterval: max(time.Minute, 10*r.Interval)})
+		if err != nil {
+			return nil, fmt.Errorf("connects per IP: %w", err)
+		}
+		hd.connects = store
+	}
+	m, err := newMetrics(hd.gauges)
+	if err != nil {
+		hd.Close()
+		return nil, err
+	}
+	hd.m = m
+	return hd, nil
+}
+
+// Close stops the handler's metrics and limiter; call it after Drain.
+func (h *Handler) Close() {
+	if h.m != nil {
+		h.m.close()
+	}
+	if h.connects != nil {
+		_ = h.connects.Close(context.Background())
+	}
+}
+
+// gauges returns the open sockets and the frames queued in all of them,
+// for the metrics.
+func (h *Handler) gauges() (open, queued int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.conns {
+		queued += int64(len(c.send))
+	}
+	return int64(len(h.conns)), queued
 }
 
 var (
 	errNotFound = problem.New(problem.NotFound, "not found")
 	errOrigin   = problem.New(problem.Forbidden, "origin not allowed")
+	errConnects = problem.New(problem.TooMany, "too many connections").
+			With("too many WebSocket handshakes from your address; retry after the Retry-After seconds")
+	errSockets = problem.New(problem.TooMany, "too many open sockets").
+			With("your address holds as many open WebSockets as it may; close one, or retry after the Retry-After seconds")
 )
+
+// socketsRetryAfter is the Retry-After of a refusal for too many open
+// sockets: when one closes cannot be known, so a few seconds.
+const socketsRetryAfter = 5
 
 // ServeHTTP checks the handshake and runs the socket until it closes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +184,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, errOrigin)
 		return
 	}
+	ip := limit.ClientIP(r)
+	if !h.admit(w, r, ip) {
+		return
+	}
+	served := false
+	defer func() {
+		if !served {
+			h.leave(ip)
+		}
+	}()
 	var user *auth.User
 	if tok := auth.TokenFromRequest(r); tok != "" {
 		u, err := h.verifier.Verify(tok)
@@ -126,6 +202,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// that it failed; it can read a close code, and must not retry
 			// a 4401. The token itself is never logged.
 			if ws, uerr := h.upgrader.Upgrade(w, r, nil); uerr == nil {
+				h.m.closing(CloseBadToken)
 				_ = ws.WriteControl(websocket.CloseMessage,
 					websocket.FormatCloseMessage(CloseBadToken, "invalid or expired token"), time.Now().Add(time.Second))
 				_ = ws.Close()
@@ -146,7 +223,55 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// net/http frees the connection's read buffer and hijack writer (8 KiB
 	// a socket, for its whole life). Drain still waits for it: serve
 	// registers with h.wg, and refuses to start once draining has begun.
-	go h.serve(ws, id, user, r.URL.Query().Get("since"))
+	served = true
+	go func() {
+		defer h.leave(ip)
+		h.serve(ws, id, user, r.URL.Query().Get("since"))
+	}()
+}
+
+// admit applies the per-IP limits to a handshake from ip, answering 429
+// (with Retry-After) when one refuses it. Once admitted, the socket counts
+// against its IP until leave.
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request, ip string) bool {
+	if h.connects != nil {
+		_, _, reset, ok, err := h.connects.Take(r.Context(), ip)
+		if err == nil && !ok { // a limiter failure must not refuse sockets
+			refuseConnect(r.Context())
+			wait := time.Until(time.Unix(0, int64(reset)))
+			problem.RetryAfter(w, max(1, int(wait.Seconds()+0.999)))
+			problem.Write(w, errConnects)
+			return false
+		}
+	}
+	if h.cfg.SocketsPerIP <= 0 {
+		return true
+	}
+	h.mu.Lock()
+	full := h.perIP[ip] >= h.cfg.SocketsPerIP
+	if !full {
+		h.perIP[ip]++
+	}
+	h.mu.Unlock()
+	if full {
+		refuseSockets(r.Context())
+		problem.RetryAfter(w, socketsRetryAfter)
+		problem.Write(w, errSockets)
+		return false
+	}
+	return true
+}
+
+// leave undoes admit once the socket is done.
+func (h *Handler) leave(ip string) {
+	if h.cfg.SocketsPerIP <= 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.perIP[ip]--; h.perIP[ip] <= 0 {
+		delete(h.perIP, ip)
+	}
 }
 
 // campaignID reads the id from /ws/campaign/{digits} or /ws/campaign/{digits}/.
@@ -183,7 +308,7 @@ func writeUnavailable(w http.ResponseWriter) {
 // serve runs one upgraded socket: the join of DESIGN.md §3.3, then the
 // writer, on the calling goroutine.
 func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, since string) {
-	c := newConn(ws, campaignID, user, &h.cfg, h.obs)
+	c := newConn(ws, campaignID, user, &h.cfg, h.obs, h.m)
 	go c.readLoop()
 	if !h.track(c) {
 		c.shut(websocket.CloseServiceRestart, "service restart") // draining began during the handshake
@@ -225,6 +350,9 @@ func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, s
 func (h *Handler) opening(c *conn, since string) (frames []*hub.Frame, from cursor.Position, code int, text string) {
 	if after, err := cursor.Parse(since); err == nil && since != "" {
 		frames, code, text, ok := h.resume(c, after)
+		if ok {
+			h.m.resumed(true)
+		}
 		if ok || code != 0 {
 			return frames, after, code, text
 		}
@@ -232,6 +360,9 @@ func (h *Handler) opening(c *conn, since string) (frames []*hub.Frame, from curs
 	snap, code, text := h.snapshot(c)
 	if code != 0 {
 		return nil, cursor.Position{}, code, text
+	}
+	if since != "" {
+		h.m.resumed(false) // a cursor that could not be resumed exactly
 	}
 	return []*hub.Frame{snap}, cursor.Position{}, 0, ""
 }
@@ -262,7 +393,7 @@ func (h *Handler) resume(c *conn, after cursor.Position) (frames []*hub.Frame, c
 	if n := len(frames); n > 0 {
 		last = frames[n-1].Pos
 	}
-	resumed, err := hub.NewFrame(hub.Reply, fmt.Appendf(nil, `{"type":"resumed","cursor":%q}`, cursor.Encode(last)), cursor.Position{})
+	resumed, err := hub.NewFrame(hub.Reply, "resumed", fmt.Appendf(nil, `{"type":"resumed","cursor":%q}`, cursor.Encode(last)), cursor.Position{})
 	if err != nil {
 		return nil, websocket.CloseInternalServerErr, "internal error", false
 	}

@@ -70,7 +70,10 @@ func newStack(t *testing.T, o options) *stack {
 		t.Fatal(err)
 	}
 	obs := &recorder{}
-	h := NewHandler(cfg, rooms, link, v, log, obs)
+	h, err := NewHandler(cfg, rooms, link, v, log, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(h)
 	if o.smallBufs {
 		srv.Listener = &smallBufListener{Listener: srv.Listener}
@@ -88,6 +91,7 @@ func newStack(t *testing.T, o options) *stack {
 		defer dcancel()
 		h.Drain(dctx)
 		srv.Close()
+		h.Close()
 		cancel()
 		<-done
 		_ = link.Close()

@@ -18,15 +18,16 @@ const (
 // Replies to inbound messages are the same few bytes every time, so each is
 // one prepared frame shared by every socket.
 var (
-	replyPong = mustReply(`{"type":"pong"}`)
+	replyPong = mustReply("pong", `{"type":"pong"}`)
 	// The seed let a client ask for any object to be broadcast; here events
 	// come only from the outbox, so anything but ping is refused.
-	replyUnsupported = mustReply(`{"type":"error","code":"unsupported_type","message":"only {\"type\":\"ping\"} is accepted; campaign events come from the server"}`)
-	replyMalformed   = mustReply(`{"type":"error","code":"malformed","message":"a message is a JSON object with a string \"type\""}`)
+	replyUnsupported = mustReply("error", `{"type":"error","code":"unsupported_type","message":"only {\"type\":\"ping\"} is accepted; campaign events come from the server"}`)
+	replyMalformed   = mustReply("error", `{"type":"error","code":"malformed","message":"a message is a JSON object with a string \"type\""}`)
+	replyRateLimited = mustReply("error", `{"type":"error","code":"rate_limited","message":"too many messages; slow down, or the socket is closed"}`)
 )
 
-func mustReply(s string) *hub.Frame {
-	f, err := hub.NewFrame(hub.Reply, []byte(s), cursor.Position{})
+func mustReply(typ, s string) *hub.Frame {
+	f, err := hub.NewFrame(hub.Reply, typ, []byte(s), cursor.Position{})
 	if err != nil {
 		panic(err)
 	}
