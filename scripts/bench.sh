@@ -76,8 +76,9 @@ mkdir -p "$work/pid"
 # it (and at the shared fanout and friends, for their CPU).
 start_gateway() {
   cp "$ROOT"/.run/pid/*.pid "$work/pid/" 2>/dev/null || true
+  # Per-IP limits off: the load tool opens every socket from 127.0.0.1.
   AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-local-dev-secret}" HTTP_ADDR=127.0.0.1:18104 OPS_ADDR=127.0.0.1:19104 \
-    LOG_LEVEL=warn "$work/gateway" </dev/null >>"$work/gateway.log" 2>&1 &
+    WS_CONNECTS_PER_IP=0 WS_MAX_SOCKETS_PER_IP=0 LOG_LEVEL=warn "$work/gateway" </dev/null >>"$work/gateway.log" 2>&1 &
   own_gw=$!
   echo "$own_gw" >"$work/pid/gateway.pid"
   for _ in $(seq 100); do

@@ -43,6 +43,13 @@ env_of() {
     comment) echo "DATABASE_URL=$DATABASE_URL_COMMENT" ;;
     milestone) echo "DATABASE_URL=$DATABASE_URL_MILESTONE" ;;
     fanout) echo "DATABASE_URL=$DATABASE_URL_FANOUT" ;;
+    # The load and chaos tools open thousands of sockets from 127.0.0.1, so
+    # the per-IP WebSocket limits are off locally; the gateway's defaults
+    # (60/1m handshakes, 200 open sockets per IP) are production's.
+    gateway)
+      echo "WS_CONNECTS_PER_IP=${WS_CONNECTS_PER_IP:-0}"
+      echo "WS_MAX_SOCKETS_PER_IP=${WS_MAX_SOCKETS_PER_IP:-0}"
+      ;;
     devedge) echo "WEB_DIR=$REPO_ROOT/web/dist" ;;
   esac
 }

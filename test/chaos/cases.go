@@ -71,6 +71,9 @@ func gateway(ctx context.Context, s *system, name string, off int, env map[strin
 		"HTTP_ADDR":    fmt.Sprintf("127.0.0.1:%d", port),
 		"OPS_ADDR":     fmt.Sprintf("127.0.0.1:%d", port+1000),
 		"FANOUT_ADDRS": "127.0.0.1:8203",
+		// The suite's storms open every socket from 127.0.0.1.
+		"WS_CONNECTS_PER_IP":    "0",
+		"WS_MAX_SOCKETS_PER_IP": "0",
 	}
 	for k, v := range env {
 		e[k] = v
