@@ -33,6 +33,8 @@ func TestVerify(t *testing.T) {
 	for name, tok := range map[string]string{
 		"expired": expired, "foreign key": foreign, "alg none": none, "no exp": noExp,
 		"non-numeric sub": badSub, "garbage": "a.b.c",
+		"good with a line break in its signature": good[:len(good)-10] + "\n" + good[len(good)-10:],
+		"good with a space after it":              good + " ",
 	} {
 		if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
 			t.Errorf("Verify(%s) = %v, want ErrInvalidToken", name, err)
