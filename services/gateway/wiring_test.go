@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
 )
 
@@ -119,5 +122,183 @@ func TestRunRefusesInvalidConfigBeforeListening(t *testing.T) {
 	}))
 	if err == nil || !strings.Contains(err.Error(), "SEND_QUEUE") {
 		t.Fatalf("run error %v, want one naming SEND_QUEUE", err)
+	}
+}
+
+// gateway is a whole gateway started by a test, over a fake fanout.
+type gateway struct {
+	fan      *fanouttest.Server
+	ws, ops  string // host:port
+	jwt      string
+	campaign int64
+}
+
+// startGateway runs serve with the environment env (FANOUT_ADDRS is set)
+// until the test ends; campaign 9 exists, public, at offset 41.
+func startGateway(t *testing.T, env map[string]string, metrics http.Handler) *gateway {
+	t.Helper()
+	fan := fanouttest.Start(t)
+	pos := cursor.Position{Epoch: 1, Partition: 0, Offset: 41}
+	fan.SetCampaign(9, pos, fmt.Appendf(nil, `{"type":"campaign_data","data":{"id":9,"owner":{"id":1},"private":false},"cursor":%q}`, pos))
+	vars := map[string]string{"FANOUT_ADDRS": fan.Addr()}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := loadConfig(app.NewEnvFrom(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsLn, opsLn := listen(t), listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, slog.New(slog.DiscardHandler), cfg, wsLn, opsLn, metrics) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	g := &gateway{fan: fan, ws: wsLn.Addr().String(), ops: opsLn.Addr().String(), jwt: cfg.JWTSecret, campaign: 9}
+	fanouttest.Eventually(t, "/readyz 200", func() bool { return status("http://"+g.ops+"/readyz") == http.StatusOK })
+	return g
+}
+
+// watch opens a socket on campaign 9 (query may be empty) and reads its
+// first frame.
+func (g *gateway) watch(t *testing.T, query string) (*websocket.Conn, string) {
+	t.Helper()
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+g.ws+"/ws/campaign/9/?"+query, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c, readFrame(t, c)
+}
+
+func readFrame(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang guard
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// push sends an event of campaign 9 at offset off from the fake fanout.
+func (g *gateway) push(off int64) cursor.Position {
+	pos := cursor.Position{Epoch: 1, Partition: 0, Offset: off}
+	g.fan.Push(9, pos, fmt.Appendf(nil, `{"type":"contribution","data":{"id":%d},"cursor":%q,"event_id":"e%d"}`, off, pos, off))
+	return pos
+}
+
+// A handshake whose headers trickle in (slowloris) is cut after
+// HANDSHAKE_TIMEOUT, while a watcher on the same gateway keeps receiving.
+func TestSlowlorisHandshakeIsCut(t *testing.T) {
+	g := startGateway(t, map[string]string{"HANDSHAKE_TIMEOUT": "500ms"}, http.NotFoundHandler())
+	watcher, first := g.watch(t, "")
+	if !strings.Contains(first, "campaign_data") {
+		t.Fatalf("first frame %s, want campaign_data", first)
+	}
+
+	slow, err := net.Dial("tcp", g.ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := slow.Write([]byte("GET /ws/campaign/9/ HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		// One byte of a header every 50ms, never the blank line that ends
+		// the headers.
+		for _, b := range []byte(strings.Repeat("X-Slow: still coming\r\n", 100)) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if _, err := slow.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	_ = slow.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard, far past the timeout
+	got, err := io.ReadAll(slow)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the trickling handshake was still open after 30s (read %q)", got)
+	}
+	if strings.Contains(string(got), "101") {
+		t.Fatalf("the trickling handshake was upgraded: %q", got)
+	}
+
+	pos := g.push(42)
+	if f := readFrame(t, watcher); !strings.Contains(f, pos.String()) {
+		t.Fatalf("watcher read %s, want the event at %s", f, pos)
+	}
+}
+
+// TestMetricsExposed checks the names the dashboard and alerts are written
+// against, as the Prometheus exposition on the ops port shows them.
+func TestMetricsExposed(t *testing.T) {
+	tel, err := telemetry.Setup(context.Background(), "gateway", telemetry.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	g := startGateway(t, map[string]string{"WS_FRAME_RATE": "1/1h", "WS_FRAME_BURST": "1"}, tel.Metrics)
+
+	c, first := g.watch(t, "")
+	cur := regexp.MustCompile(`"cursor":"([^"]+)"`).FindStringSubmatch(first)[1]
+	g.push(42)
+	readFrame(t, c)
+	for _, want := range []string{`"pong"`, `"rate_limited"`} {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if f := readFrame(t, c); !strings.Contains(f, want) {
+			t.Fatalf("reply %s, want %s", f, want)
+		}
+	}
+	resumed, _ := g.watch(t, "since="+cur) // the event at 42, then resumed
+	readFrame(t, resumed)
+
+	body := func() string {
+		resp, err := http.Get("http://" + g.ops + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}()
+	for _, want := range []string{
+		`gateway_sockets_open 2`,
+		`gateway_send_queue_depth 0`,
+		`gateway_messages_sent_total{type="campaign_data"} 1`,
+		`gateway_messages_sent_total{type="contribution"} 2`,
+		`gateway_messages_sent_total{type="pong"} 1`,
+		`gateway_messages_sent_total{type="error"} 1`,
+		`gateway_messages_sent_total{type="resumed"} 1`,
+		`gateway_delivery_latency_seconds_bucket{le="10"} 1`,
+		`gateway_delivery_latency_seconds_count 1`,
+		`gateway_resumes_total{result="hit"} 1`,
+		`gateway_resumes_total{result="miss"} 0`,
+		`gateway_slow_client_closes_total 0`,
+		`gateway_closes_total{code="1013"} 0`,
+		`rate_limit_refusals_total{limit="ws_frames"} 1`,
+	} {
+		if !strings.Contains(body, "\n"+want+"\n") {
+			t.Errorf("/metrics has no line %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", regexp.MustCompile(`(?m)^(gateway_|rate_limit).*$`).FindAllString(body, -1))
+	}
+	if status("http://"+g.ops+"/debug/pprof/goroutine?debug=1") != http.StatusOK {
+		t.Error("/debug/pprof/goroutine is not served on the ops port")
 	}
 }

@@ -478,6 +478,7 @@ func TestBinaryMessageCloses1008(t *testing.T) {
 // A client that stops reading is closed with 1013 once its queue is full,
 // and a watcher of the same campaign that reads keeps getting everything.
 func TestSlowConsumerClosed1013OthersUnaffected(t *testing.T) {
+	slow0 := metricValue(t, "gateway_slow_client_closes")
 	s := newStack(t, options{
 		smallBufs: true,
 		cfg: func(c *Config) {
@@ -546,6 +547,9 @@ func TestSlowConsumerClosed1013OthersUnaffected(t *testing.T) {
 	}
 	if s.obs.count(websocket.CloseTryAgainLater) != 1 {
 		t.Errorf("%d sockets closed with 1013, want 1", s.obs.count(websocket.CloseTryAgainLater))
+	}
+	if got := metricValue(t, "gateway_slow_client_closes") - slow0; got != 1 {
+		t.Errorf("gateway_slow_client_closes counted %v, want 1", got)
 	}
 	off++
 	s.fan.Push(1, at(off), frame(off))

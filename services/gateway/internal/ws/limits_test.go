@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/campaign-live/campaign-live/pkg/limit"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
@@ -126,6 +127,7 @@ func checkTooMany(t *testing.T, resp *http.Response, wantRetry func(int) bool) {
 // The 61st handshake from one IP in a minute is refused with 429 before
 // the upgrade; another IP is not affected.
 func TestConnectsPerIPRefused429(t *testing.T) {
+	refused0 := metricValue(t, "rate_limit_refusals_total", attribute.String("limit", "ws_connects_ip"))
 	s := newStack(t, options{cfg: func(c *Config) { c.ConnectsPerIP = limit.Rate{Tokens: 60, Interval: time.Minute} }})
 	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
 	for i := range 60 {
@@ -135,6 +137,9 @@ func TestConnectsPerIPRefused429(t *testing.T) {
 		}
 	}
 	checkTooMany(t, s.dialStatus(t, nil), func(s int) bool { return s >= 1 && s <= 60 })
+	if got := metricValue(t, "rate_limit_refusals_total", attribute.String("limit", "ws_connects_ip")) - refused0; got != 1 {
+		t.Errorf("ws_connects_ip refusals: %v, want 1", got)
+	}
 	// Behind our proxy the client is the last X-Forwarded-For hop.
 	if resp := s.dialStatus(t, http.Header{"X-Forwarded-For": {"203.0.113.9"}}); resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("another IP: HTTP %d, want 101", resp.StatusCode)
@@ -144,6 +149,7 @@ func TestConnectsPerIPRefused429(t *testing.T) {
 // An IP holding its cap of open sockets is refused with 429 until one of
 // them closes.
 func TestSocketsPerIPRefused429(t *testing.T) {
+	refused0 := metricValue(t, "rate_limit_refusals_total", attribute.String("limit", "ws_sockets_ip"))
 	s := newStack(t, options{cfg: func(c *Config) { c.SocketsPerIP = 3 }})
 	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
 	var open []*websocket.Conn
@@ -153,6 +159,9 @@ func TestSocketsPerIPRefused429(t *testing.T) {
 		open = append(open, c)
 	}
 	checkTooMany(t, s.dialStatus(t, nil), func(s int) bool { return s >= 1 })
+	if got := metricValue(t, "rate_limit_refusals_total", attribute.String("limit", "ws_sockets_ip")) - refused0; got != 1 {
+		t.Errorf("ws_sockets_ip refusals: %v, want 1", got)
+	}
 	other := s.dial(t, "/ws/campaign/1/", http.Header{"X-Forwarded-For": {"203.0.113.9"}})
 	expect(t, other, "campaign_data", at(10))
 

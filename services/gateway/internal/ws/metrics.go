@@ -115,6 +115,15 @@ func newMetrics(sockets func() (open, queued int64)) (*metrics, error) {
 	if err := errors.Join(err1, err2, err3, err4, err5, err6, err7); err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
 	}
+	// Series that start at 0 rather than appear with their first event, so
+	// that rates and alerts on them work from the start.
+	ctx := context.Background()
+	m.slow.Add(ctx, 0)
+	m.resumes.Add(ctx, 0, m.hit)
+	m.resumes.Add(ctx, 0, m.miss)
+	for _, opt := range m.closeBy {
+		m.closes.Add(ctx, 0, opt)
+	}
 	byType := make([]metric.ObserveOption, len(sentTypes))
 	for i, t := range sentTypes {
 		byType[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("type", t)))
