@@ -48,6 +48,14 @@
 // subscribers, so frames of one campaign reach every queue in one order even
 // when two fanout streams dispatch at once. Lock order: index, then room.
 //
+// # Tracing
+//
+// Deliver starts one span per delivery, "websocket send" (kind producer),
+// a child of fanout's span that the delivery's traceparent names, and ends
+// it once the frame is offered to every subscriber of the room: a trace
+// runs from the REST request through Kafka and fanout to this gateway's
+// queues. It is per delivery, not per socket.
+//
 // # Lifecycle
 //
 // New needs nothing running. Rooms appear with their first subscriber and

@@ -7,8 +7,22 @@
 // The path must be /ws/campaign/{digits} with an optional trailing slash
 // (else 404). An Origin header, when present, must be in the allowlist
 // (else 403; clients that send none, which browsers never do, are let in).
-// A token, when present, must verify (else 401); without one the viewer is
-// anonymous. All of this is answered in HTTP before the upgrade.
+// The client IP (limit.ClientIP) must be within its handshake rate and its
+// cap of open sockets (else 429 with Retry-After); an admitted socket counts
+// against its IP until it is done. All of this is answered in HTTP before
+// the upgrade. A token, when present, must verify, else the socket is
+// upgraded and closed 4401, which a browser can read; without one the
+// viewer is anonymous.
+//
+// # Inbound messages
+//
+// The reader answers each text message through the send queue: a pong or
+// an error reply. A socket's messages draw on a token bucket (FrameRate);
+// over it the message is not even parsed and gets a rate_limited error.
+// Refused messages (over the rate, malformed, unsupported) draw on a second
+// bucket (RefusedFrames); when it is empty the reader queues a close 1008
+// after the replies and stops answering. Both buckets are made at a
+// socket's first message and only the reader touches them.
 //
 // # Join (DESIGN.md §3.3)
 //
@@ -44,11 +58,19 @@
 // deadline; pings go every 9/10 of the pong wait. Close frames go through
 // WriteControl, which is safe beside the writer.
 //
+// # Metrics
+//
+// A Handler reports to the global meter provider (metrics.go): the hot
+// path, a frame written, costs one atomic add and, for a live event, one
+// histogram record; open sockets and queued frames are read at scrape time
+// under the handler's lock.
+//
 // # Lifecycle and close
 //
 // A socket ends on the first close reason (shut): the writer stops, sends
 // the close frame, waits a short grace for the client's close so the client
 // reads it rather than a TCP reset, closes the connection, detaches from the
 // room and releases the interest. Drain closes every socket with 1012 and
-// waits for them under a deadline, then cuts what is left.
+// waits for them under a deadline, then cuts what is left. Close, after
+// Drain, stops the metrics callbacks and the per-IP limiter.
 package ws
