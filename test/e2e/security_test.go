@@ -3,9 +3,13 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +190,161 @@ func TestBadTokenClosesWith4401(t *testing.T) {
 		if code := closeCode(t, conn); code != 4401 {
 			t.Fatalf("%s token: close %d, want 4401", name, code)
 		}
+	}
+}
+
+// gatewayAddr is the gateway's own listener (not devedge's), for tests of
+// its HTTP server itself.
+func gatewayAddr() string {
+	if a := os.Getenv("E2E_GATEWAY_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:8104"
+}
+
+// TestFrameFloodClosed1008: a client that floods its socket with messages
+// gets pongs while its burst lasts, then rate_limited errors, then close
+// 1008; a watcher of the same campaign keeps receiving.
+func TestFrameFloodClosed1008(t *testing.T) {
+	owner := token(t, 7005, "flood")
+	c := createCampaign(t, owner, "Flood")
+	waitLive(t, c.ID)
+	bystander := watch(t, c.ID, "")
+	bystander.next() // campaign_data
+	flood := watch(t, c.ID, "")
+	flood.next() // campaign_data
+
+	go func() {
+		// Far more than the burst and the refused budget allow; stops when
+		// the socket is closed.
+		for range 2000 {
+			if flood.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) != nil {
+				return
+			}
+		}
+	}()
+	counts := map[string]int{}
+	_ = flood.conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard
+	for {
+		var m message
+		err := flood.conn.ReadJSON(&m)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != websocket.ClosePolicyViolation {
+				t.Fatalf("closed %d %q, want 1008", ce.Code, ce.Text)
+			}
+			t.Logf("replies before the close: %v; close %d %q", counts, ce.Code, ce.Text)
+			break
+		}
+		if err != nil {
+			t.Fatalf("read: %v (after %v), want replies then close 1008", err, counts)
+		}
+		if m.Type != "pong" && (m.Type != "error" || m.Code != "rate_limited") {
+			t.Fatalf("got %q %q, want only pongs and rate_limited errors", m.Type, m.Code)
+		}
+		counts[m.Type+":"+m.Code]++
+	}
+	if counts["pong:"] == 0 || counts["error:rate_limited"] == 0 {
+		t.Errorf("replies %v, want pongs, then rate_limited errors", counts)
+	}
+
+	call(t, "POST", fmt.Sprintf("/api/campaigns/%d/comments", c.ID), owner, map[string]any{"content": "after the flood"}, nil)
+	if m := bystander.next(); m.Type != "comment" {
+		t.Fatalf("bystander got %q, want the comment", m.Type)
+	}
+}
+
+// TestPrivateCampaignClosed4403: only the owner of a private campaign may
+// watch it; another signed-in user and an anonymous viewer are closed
+// 4403.
+func TestPrivateCampaignClosed4403(t *testing.T) {
+	owner := token(t, 7006, "hidden")
+	var c campaign
+	status := call(t, "POST", "/api/campaigns", owner, map[string]any{
+		"title": "Private", "description": "made by " + t.Name(), "goal_amount": "10.00", "currency": "USD", "private": true,
+	}, &c)
+	if status != http.StatusCreated || c.ID == 0 {
+		t.Fatalf("create a private campaign: %d %+v", status, c)
+	}
+	// Only its owner sees it in the live view too.
+	deadline := time.Now().Add(30 * time.Second)
+	for call(t, "GET", fmt.Sprintf("/api/live/campaigns/%d", c.ID), owner, nil, nil) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("campaign %d never reached the live view", c.ID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	w := watch(t, c.ID, "access_token="+owner)
+	if m := w.next(); m.Type != "campaign_data" {
+		t.Fatalf("owner got %q, want campaign_data", m.Type)
+	}
+	for name, query := range map[string]string{
+		"another user": "access_token=" + token(t, 7007, "curious"),
+		"anonymous":    "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			conn, status := dialRaw(t, c.ID, origin, query)
+			if status != 101 {
+				t.Fatalf("handshake %d, want 101 then close 4403", status)
+			}
+			if code := closeCode(t, conn); code != 4403 {
+				t.Fatalf("close %d, want 4403", code)
+			}
+		})
+	}
+	// The owner's socket is unaffected.
+	call(t, "POST", fmt.Sprintf("/api/campaigns/%d/updates", c.ID), owner, map[string]any{"title": "news", "content": "for me"}, nil)
+	if m := w.next(); m.Type != "update" {
+		t.Fatalf("owner got %q, want the update", m.Type)
+	}
+}
+
+// TestSlowlorisHandshakeCut: a connection to the gateway that trickles its
+// handshake's headers is cut (HANDSHAKE_TIMEOUT), while a watcher on the
+// same gateway keeps receiving.
+func TestSlowlorisHandshakeCut(t *testing.T) {
+	owner := token(t, 7008, "slow")
+	c := createCampaign(t, owner, "Slowloris")
+	waitLive(t, c.ID)
+	w := watch(t, c.ID, "")
+	w.next() // campaign_data
+
+	slow, err := net.Dial("tcp", gatewayAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := fmt.Fprintf(slow, "GET /ws/campaign/%d/ HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n", c.ID, gatewayAddr()); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		// A byte of a header every 200ms, never the blank line.
+		for _, b := range []byte(strings.Repeat("X-Slow: still coming\r\n", 100)) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := slow.Write([]byte{b}); err != nil {
+				return
+			}
+		}
+	}()
+	_ = slow.SetReadDeadline(time.Now().Add(90 * time.Second)) // a hang guard, far past the timeout
+	got, err := io.ReadAll(slow)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the trickling handshake was still open after 90s (read %q)", got)
+	}
+	if strings.Contains(string(got), " 101 ") {
+		t.Fatalf("the trickling handshake was upgraded: %q", got)
+	}
+
+	call(t, "POST", fmt.Sprintf("/api/campaigns/%d/comments", c.ID), owner, map[string]any{"content": "still here"}, nil)
+	if m := w.next(); m.Type != "comment" {
+		t.Fatalf("watcher got %q, want the comment", m.Type)
 	}
 }
