@@ -1,0 +1,82 @@
+//go:build integration
+
+package view_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/services/fanout/internal/view"
+)
+
+// benchTopic is a W2-like stream: campaigns campaigns spread over
+// partitions partitions (by id, as a key hash would), whose contributions
+// arrive interleaved across partitions in topic-read order.
+type benchTopic struct {
+	partitions int
+	next       []int64 // next offset per partition
+}
+
+func (bt *benchTopic) at(campaignID int64) cursor.Position {
+	p := int(campaignID % int64(bt.partitions))
+	o := bt.next[p]
+	bt.next[p]++
+	return cursor.Position{Epoch: 1, Partition: int32(p), Offset: o}
+}
+
+// BenchmarkApply applies contributions over 500 campaigns in 12
+// partitions to a real Postgres, in transactions of batch events (batch=1
+// is one event per transaction, as the consumer did before batching), and
+// reports events/s. It is a measurement, not a test: run it with
+//
+//	go test -tags integration -run '^$' -bench Apply -benchtime 3000x ./internal/view/
+func BenchmarkApply(b *testing.B) {
+	for _, batch := range []int{1, 16, 64, 256} {
+		b.Run(fmt.Sprint("batch=", batch), func(b *testing.B) { benchmarkApply(b, batch) })
+	}
+}
+
+func benchmarkApply(b *testing.B, batch int) {
+	const campaigns = 500
+	s, _ := newStore(b, 20)
+	ctx := context.Background()
+	bt := &benchTopic{partitions: 12, next: make([]int64, 12)}
+	at := time.Now().UTC()
+	var setup []view.Record
+	for id := int64(1); id <= campaigns; id++ {
+		e, err := event.New("bench", id, at, &campaignv1.Campaign{Id: id, Title: "bench", GoalAmount: "1000.00",
+			Currency: "USD", Owner: &campaignv1.User{Id: 1, Username: "ada"}, CreatedAt: timestamppb.New(at)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		setup = append(setup, view.Record{Event: e, At: bt.at(id)})
+	}
+	if _, err := s.ApplyBatch(ctx, setup); err != nil {
+		b.Fatal(err)
+	}
+	recs := make([]view.Record, b.N)
+	for i := range recs {
+		id := int64(1 + (i*7919)%campaigns)
+		e, err := event.New("bench", id, at, &campaignv1.Contribution{Id: int64(i + 1), CampaignId: id,
+			User: &campaignv1.User{Id: 5, Username: "bob"}, Amount: "10.50", Currency: "USD", CreatedAt: timestamppb.New(at)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs[i] = view.Record{Event: e, At: bt.at(id)}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < len(recs); i += batch {
+		if _, err := s.ApplyBatch(ctx, recs[i:min(i+batch, len(recs))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
