@@ -374,6 +374,7 @@ func umbrellaSchema() schema {
 			"minInsyncReplicas": integer(1, 0),
 		}),
 	})
+	props["monitoring"] = monitoringSchema()
 	return schema{
 		"$schema":              "https://json-schema.org/draft/2020-12/schema",
 		"title":                "campaign-live umbrella chart values",
@@ -381,6 +382,55 @@ func umbrellaSchema() schema {
 		"additionalProperties": false,
 		"properties":           props,
 	}
+}
+
+// promDuration is a Prometheus duration as the Prometheus Operator's
+// PrometheusRule accepts it in for: (1h30m, 5m, 90s; an alert's for may
+// not be empty).
+func promDuration() schema {
+	return pattern(`^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$`)
+}
+
+// alertSchema is one alert of monitoring.alerts: how long its condition
+// holds before it fires, its severity label and, when it compares, its
+// threshold.
+func alertSchema(threshold string) schema {
+	props := schema{
+		"for":      schema{"type": "string", "minLength": 1, "pattern": promDuration()["pattern"]},
+		"severity": schema{"type": "string", "minLength": 1},
+	}
+	if threshold != "" {
+		// A number, or its text: helm --set passes 0.05 as a string.
+		props["threshold"] = describe(schema{"anyOf": []schema{
+			{"type": "number", "minimum": 0},
+			pattern(`^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`),
+		}}, threshold)
+	}
+	return obj(props)
+}
+
+func monitoringSchema() schema {
+	return obj(schema{
+		"dashboards": obj(schema{
+			"enabled":     boolean(),
+			"labels":      mapOf(str()),
+			"annotations": mapOf(str()),
+			"namespace":   describe(pattern(`^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`), "the ConfigMap's namespace; empty: the release's"),
+		}),
+		"alerts": obj(schema{
+			"enabled":            boolean(),
+			"labels":             mapOf(str()),
+			"alertLabels":        mapOf(str()),
+			"selector":           describe(str(), `PromQL label matchers for this installation's series; empty: namespace="<release namespace>"`),
+			"fanoutLag":          alertSchema("records fanout has not consumed, over every partition"),
+			"writerLag":          alertSchema("records a writing service's consumer group has not consumed"),
+			"outboxOldestAge":    alertSchema("seconds the oldest outbox row has waited"),
+			"deliveryLatencyP99": alertSchema("write-to-socket p99, seconds"),
+			"slowClientCloses":   alertSchema("slow-client closes a second, every gateway"),
+			"fanoutDown":         alertSchema(""),
+			"fanoutNotConsuming": alertSchema(""),
+		}),
+	})
 }
 
 // librarySchema: the library chart has no values of its own; its templates

@@ -16,3 +16,16 @@ capabilities:
   drop:
     - ALL
 {{- end }}
+
+{{/*
+campaign-live.alertMeta: the for and labels of one alert of
+monitoring.alerts; call with (list $alerts "fanoutLag"). The alert's
+severity wins over a severity in alertLabels.
+*/}}
+{{- define "campaign-live.alertMeta" -}}
+{{- $alerts := index . 0 }}
+{{- $a := index $alerts (index . 1) -}}
+for: {{ $a.for }}
+labels:
+  {{- merge (dict "severity" $a.severity) ($alerts.alertLabels | default dict) | toYaml | nindent 2 }}
+{{- end }}
