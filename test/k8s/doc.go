@@ -8,7 +8,10 @@
 // context, a PodDisruptionBudget wherever more than one pod runs, routes
 // that send each path where tools/cmd/devedge sends it locally, and a
 // gateway route that hashes on the campaign id and never on the query
-// string that carries the token.
+// string that carries the token. The Grafana dashboard and the
+// PrometheusRule are held to the metrics the services expose: every query
+// and expression is parsed as PromQL and may name only those series and
+// their labels (monitoring_test.go).
 //
 // It is run by scripts/k8s.sh check, which builds the pinned helm and passes
 // it as HELM. Without HELM the tests that need it skip. The module is kept

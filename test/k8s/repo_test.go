@@ -31,6 +31,8 @@ func TestRenderRefuses(t *testing.T) {
 		{"misspelt value", "content", []string{"replicaCont=3"}, "replicaCont"},
 		{"hash on the URL", "gateway", []string{"envoyGateway.hashHeader=:path"}, "hashHeader"},
 		{"origin with a path", "gateway", []string{"config.allowedOrigins[0]=https://example.com/app"}, "allowedOrigins"},
+		{"alert without for", "campaign-live", []string{"monitoring.alerts.enabled=true", "monitoring.alerts.fanoutLag.for="}, "fanoutLag/for"},
+		{"alert threshold not a number", "campaign-live", []string{"monitoring.alerts.deliveryLatencyP99.threshold=25ms"}, "deliveryLatencyP99/threshold"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
