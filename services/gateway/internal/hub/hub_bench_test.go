@@ -6,6 +6,11 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 )
@@ -107,5 +112,45 @@ func BenchmarkDeliverSpread(b *testing.B) {
 		}
 		ds[i].Position = cursor.Position{Epoch: 1, Partition: 3, Offset: off}.PB()
 		h.Deliver(0, ds[i])
+	}
+}
+
+// BenchmarkDeliverTraced is BenchmarkDeliver's queue case with the SDK's
+// tracer installed, as in production: the one "websocket send" span per
+// delivery, with a parent from the delivery's traceparent.
+func BenchmarkDeliverTraced(b *testing.B) {
+	otel.SetTracerProvider(sdktrace.NewTracerProvider())
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	b.Cleanup(func() {
+		otel.SetTracerProvider(noop.NewTracerProvider())
+		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
+	})
+	for _, n := range []int{1, 2000} {
+		b.Run(fmt.Sprintf("subs=%d/queue", n), func(b *testing.B) {
+			h := New(nil, slog.New(slog.DiscardHandler))
+			stop := make(chan struct{})
+			defer close(stop)
+			for range n {
+				s := &queueSub{q: make(chan *Frame, 256)}
+				h.Attach(1, s)
+				go func() {
+					for {
+						select {
+						case <-s.q:
+						case <-stop:
+							return
+						}
+					}
+				}()
+			}
+			b.ReportAllocs()
+			var off int64
+			for b.Loop() {
+				off++
+				d := benchDelivery(off)
+				d.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+				h.Deliver(0, d)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"go.opentelemetry.io/otel"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
+	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
 )
 
 // testMetrics reads what every handler of this package's tests records: a
@@ -150,4 +152,22 @@ func TestMetricsCountRefusals(t *testing.T) {
 	if got := metricValue(t, "gateway_closes", attribute.String("code", "1008")) - policy0; got != 1 {
 		t.Errorf("1008 closes: %v, want 1", got)
 	}
+}
+
+// BenchmarkMetricsWrote is the metrics' share of a socket write: a live
+// event's count by type and latency record, into the real SDK, from as many
+// writers as there are cores.
+func BenchmarkMetricsWrote(b *testing.B) {
+	m, err := newMetrics(func() (int64, int64) { return 0, 0 })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.close()
+	f := &hub.Frame{Kind: hub.Event, Type: "contribution", OccurredAt: time.Now().UnixNano()}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.wrote(f)
+		}
+	})
 }
