@@ -224,10 +224,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a socket, for its whole life). Drain still waits for it: serve
 	// registers with h.wg, and refuses to start once draining has begun.
 	served = true
-	go func() {
-		defer h.leave(ip)
-		h.serve(ws, id, user, r.URL.Query().Get("since"))
-	}()
+	go h.serve(ws, id, user, r.URL.Query().Get("since"), ip)
 }
 
 // admit applies the per-IP limits to a handshake from ip, answering 429
@@ -306,8 +303,10 @@ func writeUnavailable(w http.ResponseWriter) {
 }
 
 // serve runs one upgraded socket: the join of DESIGN.md §3.3, then the
-// writer, on the calling goroutine.
-func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, since string) {
+// writer, on the calling goroutine. The socket counts against ip until it
+// returns.
+func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, since, ip string) {
+	defer h.leave(ip)
 	c := newConn(ws, campaignID, user, &h.cfg, h.obs, h.m)
 	go c.readLoop()
 	if !h.track(c) {
