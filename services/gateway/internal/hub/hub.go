@@ -338,22 +338,27 @@ func (h *Hub) Watchers(campaignID int64) int {
 func (h *Hub) Deliver(src int, d *campaignv1.Delivery) {
 	span := h.startSend(d)
 	sockets := h.dispatch(src, d)
-	span.SetAttributes(attribute.Int("websocket.sockets", sockets))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("websocket.sockets", sockets))
+	}
 	span.End()
 }
 
 // startSend starts the one span of a delivery on this gateway, a child of
 // fanout's span that its traceparent names. It ends once the frame is in
 // the queue of every local watcher: a socket's own write is not traced, as
-// one delivery reaches thousands of them.
+// one delivery reaches thousands of them. Attributes are set only on a
+// span that records, so an untraced gateway builds none.
 func (h *Hub) startSend(d *campaignv1.Delivery) trace.Span {
 	_, span := h.tracer.Start(telemetry.WithTraceparent(context.Background(), d.GetTraceparent()), "websocket send",
-		trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(
+		trace.WithSpanKind(trace.SpanKindProducer))
+	if span.IsRecording() {
+		span.SetAttributes(
 			attribute.Int64("campaign.id", d.GetCampaignId()),
 			attribute.String("event.type", d.GetEventType()),
 			semconv.MessagingMessageID(d.GetEventId()),
-		))
+		)
+	}
 	return span
 }
 
