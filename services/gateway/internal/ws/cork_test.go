@@ -81,6 +81,9 @@ func TestCorkedFramesReachTheClient(t *testing.T) {
 		}
 		wg.Wait()
 		done <- cw.conn.uncork()
+		// The ping may be the batch's last frame: a message after it makes
+		// the client read past it.
+		_ = ws.WriteMessage(websocket.TextMessage, []byte("end"))
 		_, _, _ = ws.ReadMessage() // until the client closes
 	}))
 	defer srv.Close()
@@ -104,6 +107,9 @@ func TestCorkedFramesReachTheClient(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("server: %v", err)
+	}
+	if _, msg, err := client.ReadMessage(); err != nil || string(msg) != "end" {
+		t.Fatalf("last message = %q, %v; want end", msg, err)
 	}
 	select {
 	case <-pinged:
