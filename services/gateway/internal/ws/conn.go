@@ -27,6 +27,7 @@ type conn struct {
 	m        *metrics
 
 	send chan *hub.Frame // deliveries and replies, drained by the writer
+	cork *corkConn       // the connection under ws; nil in tests that dial without one
 
 	// ctx ends at the first close reason, which stops the writer and any
 	// wait of the join.
@@ -44,9 +45,11 @@ type conn struct {
 
 func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, cfg *Config, obs Observer, m *metrics) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
+	cork, _ := ws.NetConn().(*corkConn)
 	return &conn{
 		ws: ws, campaign: campaignID, user: user, cfg: cfg, obs: obs, m: m,
 		send: make(chan *hub.Frame, cfg.SendQueue),
+		cork: cork,
 		ctx:  ctx, cancel: cancel,
 		readerDone: make(chan struct{}),
 	}
@@ -190,10 +193,20 @@ func perSecond(r limit.Rate) rate.Limit {
 // what the queue brings, until the socket is shut.
 func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
 	last := from
+	if c.cork != nil {
+		c.cork.cork()
+	}
+	ok := true
 	for _, f := range opening {
-		if !c.write(f, &last) {
-			return
+		if ok = c.write(f, &last); !ok {
+			break
 		}
+	}
+	if c.cork != nil {
+		ok = c.uncork(ok)
+	}
+	if !ok {
+		return
 	}
 	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
 	defer ping.Stop()
@@ -202,7 +215,7 @@ func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
 		case <-c.ctx.Done():
 			return
 		case f := <-c.send:
-			if c.ctx.Err() != nil || !c.write(f, &last) {
+			if c.ctx.Err() != nil || !c.writeQueued(f, &last) {
 				return
 			}
 		case <-ping.C:
@@ -214,6 +227,31 @@ func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
 	}
 }
 
+// writeQueued writes f and whatever else is queued behind it, up to a
+// batch, with one write(2) (see corkConn). A socket that keeps up finds
+// nothing behind f and writes it alone, as before.
+func (c *conn) writeQueued(f *hub.Frame, last *cursor.Position) bool {
+	if len(c.send) == 0 || c.cork == nil {
+		return c.write(f, last)
+	}
+	c.cork.cork()
+	ok := c.write(f, last)
+	for ok && len(c.send) > 0 && c.cork.corkedBytes() < maxCorked && c.ctx.Err() == nil {
+		ok = c.write(<-c.send, last)
+	}
+	return c.uncork(ok)
+}
+
+// uncork sends the batch, whatever happened to it: the close frame finish
+// writes must not land in an unsent batch. ok is how the batch went.
+func (c *conn) uncork(ok bool) bool {
+	if err := c.cork.uncork(); err != nil && ok {
+		c.shut(0, "") // as for a failed write
+		return false
+	}
+	return ok
+}
+
 // write writes one frame; last is the position of the last event or
 // snapshot written. It returns false when the socket is done.
 func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
@@ -223,6 +261,13 @@ func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
 			return true // in the snapshot already, or a duplicate
 		}
 	case hub.Barrier:
+		// Send what is batched before waiting on fanout for history.
+		if c.cork != nil {
+			if err := c.cork.uncork(); err != nil {
+				c.shut(0, "")
+				return false
+			}
+		}
 		return c.catchup(f.Resync, last)
 	}
 	if f == closeAbuse {

@@ -215,7 +215,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	ws, err := h.upgrader.Upgrade(w, r, nil)
+	// The library gets a corkable connection, so the writer can send the
+	// frames it finds queued with one write (cork.go).
+	ws, err := h.upgrader.Upgrade(&corkingWriter{ResponseWriter: w}, r, nil)
 	if err != nil {
 		return // the upgrader has answered the request
 	}
