@@ -26,8 +26,8 @@ type conn struct {
 	obs      Observer
 	m        *metrics
 
-	send chan *hub.Frame // deliveries and replies, drained by the writer
-	cork *corkConn       // the connection under ws; nil in tests that dial without one
+	send *sendQueue // deliveries and replies, drained by the writer
+	cork *corkConn  // the connection under ws; nil in tests that dial without one
 
 	// ctx ends at the first close reason, which stops the writer and any
 	// wait of the join.
@@ -48,7 +48,7 @@ func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, cfg *Config,
 	cork, _ := ws.NetConn().(*corkConn)
 	return &conn{
 		ws: ws, campaign: campaignID, user: user, cfg: cfg, obs: obs, m: m,
-		send: make(chan *hub.Frame, cfg.SendQueue),
+		send: newSendQueue(cfg.SendQueue),
 		cork: cork,
 		ctx:  ctx, cancel: cancel,
 		readerDone: make(chan struct{}),
@@ -63,9 +63,7 @@ func (c *conn) enqueue(f *hub.Frame) {
 	if c.closing.Load() {
 		return
 	}
-	select {
-	case c.send <- f:
-	default:
+	if !c.send.push(f) {
 		if c.shut(websocket.CloseTryAgainLater, "slow consumer") {
 			c.m.slowClient()
 		}
@@ -189,9 +187,10 @@ func perSecond(r limit.Rate) rate.Limit {
 	return rate.Limit(float64(r.Tokens) / r.Interval.Seconds())
 }
 
-// writeLoop writes the opening frames, starting after position from, then
-// what the queue brings, until the socket is shut.
-func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
+// writeOpening writes the opening frames (snapshot or replay), starting
+// after position from, corked into one write; it returns the position of
+// the last one written and false when the socket is done.
+func (c *conn) writeOpening(opening []*hub.Frame, from cursor.Position) (cursor.Position, bool) {
 	last := from
 	if c.cork != nil {
 		c.cork.cork()
@@ -205,17 +204,22 @@ func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
 	if c.cork != nil {
 		ok = c.uncork(ok)
 	}
-	if !ok {
-		return
-	}
+	return last, ok
+}
+
+// writeLoop writes what the queue brings after position last, and pings,
+// until the socket is shut.
+func (c *conn) writeLoop(last cursor.Position) {
+	var batch []*hub.Frame
 	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
 	defer ping.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case f := <-c.send:
-			if c.ctx.Err() != nil || !c.writeQueued(f, &last) {
+		case <-c.send.ready:
+			batch = c.send.take(batch)
+			if c.ctx.Err() != nil || !c.writeQueued(batch, &last) {
 				return
 			}
 		case <-ping.C:
@@ -227,19 +231,31 @@ func (c *conn) writeLoop(opening []*hub.Frame, from cursor.Position) {
 	}
 }
 
-// writeQueued writes f and whatever else is queued behind it, up to a
-// batch, with one write(2) (see corkConn). A socket that keeps up finds
-// nothing behind f and writes it alone, as before.
-func (c *conn) writeQueued(f *hub.Frame, last *cursor.Position) bool {
-	if len(c.send) == 0 || c.cork == nil {
-		return c.write(f, last)
+// writeQueued writes a batch taken from the queue with as few write(2)s
+// as its size allows (see corkConn). A socket that keeps up takes one
+// frame at a time and writes it alone, as before.
+func (c *conn) writeQueued(batch []*hub.Frame, last *cursor.Position) bool {
+	if len(batch) == 1 || c.cork == nil {
+		for _, f := range batch {
+			if !c.write(f, last) {
+				return false
+			}
+		}
+		return true
 	}
 	c.cork.cork()
-	ok := c.write(f, last)
-	for ok && len(c.send) > 0 && c.cork.corkedBytes() < maxCorked && c.ctx.Err() == nil {
-		ok = c.write(<-c.send, last)
+	for _, f := range batch {
+		if c.ctx.Err() != nil || !c.write(f, last) {
+			return c.uncork(false)
+		}
+		if c.cork.corkedBytes() >= maxCorked {
+			if !c.uncork(true) {
+				return false
+			}
+			c.cork.cork()
+		}
 	}
-	return c.uncork(ok)
+	return c.uncork(true)
 }
 
 // uncork sends the batch, whatever happened to it: the close frame finish

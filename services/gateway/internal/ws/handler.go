@@ -155,7 +155,7 @@ func (h *Handler) gauges() (open, queued int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.conns {
-		queued += int64(len(c.send))
+		queued += int64(c.send.len())
 	}
 	return int64(len(h.conns)), queued
 }
@@ -339,7 +339,12 @@ func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, s
 		c.shut(code, text)
 		return
 	}
-	c.writeLoop(opening, from)
+	// The opening frames are dead once written: an idle socket keeps no
+	// copy of its snapshot.
+	last, ok := c.writeOpening(opening, from)
+	if ok {
+		c.writeLoop(last)
+	}
 }
 
 // opening returns the socket's first frames and the position they start
