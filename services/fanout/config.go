@@ -21,6 +21,7 @@ type config struct {
 	CommitInterval time.Duration
 	SessionTimeout time.Duration
 	CursorEpoch    uint32
+	ApplyBatch     int
 	HistoryEvents  int
 	HistoryAge     time.Duration
 	HistoryPrune   time.Duration
@@ -45,6 +46,7 @@ func loadConfig(env *app.Env) (config, error) {
 		// stopped one leaves at once.
 		SessionTimeout: env.Duration("KAFKA_SESSION_TIMEOUT", 10*time.Second),
 		CursorEpoch:    uint32(env.Int("CURSOR_EPOCH", 1, 1, math.MaxInt32)),
+		ApplyBatch:     env.Int("APPLY_MAX_BATCH", 256, 1, 10_000),
 		HistoryEvents:  env.Int("HISTORY_MAX_EVENTS", 1000, 1, 1_000_000),
 		HistoryAge:     env.Duration("HISTORY_MAX_AGE", 24*time.Hour),
 		HistoryPrune:   env.Duration("HISTORY_PRUNE_INTERVAL", time.Minute),

@@ -65,7 +65,9 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,
 		CommitInterval: cfg.CommitInterval, SessionTimeout: cfg.SessionTimeout,
 	}, log)
-	cons := consumer.New(reader, views, gateways, cfg.CursorEpoch, log)
+	cons := consumer.New(reader, views, gateways, consumer.Config{
+		Epoch: cfg.CursorEpoch, Group: cfg.KafkaGroup, MaxBatch: cfg.ApplyBatch,
+	}, log)
 
 	g := app.NewGroup(ctx)
 	flushed := make(chan struct{})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -24,7 +25,7 @@ type Reader interface {
 
 // Views applies events to the campaign view; *view.Store is one.
 type Views interface {
-	Apply(ctx context.Context, e *campaignv1.Event, pos cursor.Position) (view.Result, error)
+	ApplyBatch(ctx context.Context, recs []view.Record) ([]view.Result, error)
 }
 
 // Publisher pushes deliveries to gateways; *hub.Hub is one.
@@ -32,29 +33,89 @@ type Publisher interface {
 	Publish(ctx context.Context, d *campaignv1.Delivery) error
 }
 
+// Config is how a Consumer applies the topic.
+type Config struct {
+	// Epoch is the lowest cursor epoch (CURSOR_EPOCH).
+	Epoch uint32
+	// Group is the consumer group.
+	Group string
+	// MaxBatch is the most records applied in one transaction.
+	MaxBatch int
+}
+
 // Consumer applies the topic to the view and pushes each event to the
 // gateways that watch its campaign.
 type Consumer struct {
-	reader Reader
-	views  Views
-	hub    Publisher
-	epoch  uint32
-	log    *slog.Logger
-	// retryMax caps the wait between attempts to apply an event.
+	reader   Reader
+	views    Views
+	hub      Publisher
+	epoch    uint32
+	group    string
+	maxBatch int
+	log      *slog.Logger
+	// retryMax caps the wait between attempts to fetch or apply.
 	retryMax time.Duration
+
+	mu sync.Mutex
+	// next is, per partition, the offset after the last record this
+	// consumer applied, published and handed to the reader to commit.
+	next map[int]int64
 }
 
-// New returns a consumer reading r. Positions carry epoch (CURSOR_EPOCH).
-func New(r Reader, views Views, hub Publisher, epoch uint32, log *slog.Logger) *Consumer {
-	return &Consumer{reader: r, views: views, hub: hub, epoch: epoch, log: log, retryMax: 5 * time.Second}
+// New returns a consumer reading r. Its metrics go to the global meter
+// provider as it is when New is called.
+func New(r Reader, views Views, hub Publisher, cfg Config, log *slog.Logger) *Consumer {
+	return &Consumer{
+		reader: r, views: views, hub: hub, epoch: cfg.Epoch, group: cfg.Group, maxBatch: max(cfg.MaxBatch, 1),
+		log: log, retryMax: 5 * time.Second, next: map[int]int64{},
+	}
 }
 
-// Run consumes until ctx ends, then returns nil. For each record, in order:
-// decode, apply (committed to Postgres), publish to the hub, and only then
-// mark the record consumed, so a crash anywhere replays it. A failed fetch
-// (the broker away) is retried with backoff: the reader heals by itself. It
-// returns an error only when the reader is closed or a commit fails.
+// Run consumes until ctx ends, then returns nil. A goroutine fetches
+// records into a queue of MaxBatch; Run takes what is queued, up to
+// MaxBatch records and without waiting for more, and for that batch, in
+// order: applies it in one transaction (committed to Postgres), publishes
+// its deliveries to the hub in topic order, and only then hands its
+// offsets to the reader to commit, so a crash anywhere replays them. While
+// one batch commits the next one queues, so batches grow with the load and
+// a lone record is applied at once. A failed fetch (the broker away) is
+// retried with backoff: the reader heals by itself. Run returns an error
+// only when the reader is closed or a commit fails.
 func (c *Consumer) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	fetched := make(chan kafka.Message, c.maxBatch)
+	var fetchErr error
+	go func() {
+		fetchErr = c.fetch(ctx, fetched)
+		close(fetched)
+	}()
+	defer func() {
+		cancel()
+		for range fetched { // wait for the fetcher: records it fetched are never committed
+		}
+	}()
+	batch := make([]kafka.Message, 0, c.maxBatch)
+	for {
+		var ok bool
+		batch, ok = c.collect(ctx, fetched, batch[:0])
+		if !ok {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fetchErr // set before fetched was closed
+		}
+		if err := c.handle(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// fetch moves records from the reader to out until ctx ends or the reader
+// is closed (then it returns an error).
+func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
 	wait := 100 * time.Millisecond
 	for {
 		m, err := c.reader.FetchMessage(ctx)
@@ -77,76 +138,133 @@ func (c *Consumer) Run(ctx context.Context) error {
 			continue
 		}
 		wait = 100 * time.Millisecond
-		if err := c.handle(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		if err := c.reader.CommitMessages(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("commit offset: %w", err)
+		select {
+		case out <- m:
+		case <-ctx.Done():
+			return nil
 		}
 	}
 }
 
-// handle returns only ctx's error: every other failure is retried or, for a
+// collect appends to batch the next fetched record, waiting for it, and
+// then every record already fetched, up to MaxBatch. It reports false when
+// ctx ended or the fetcher stopped before a record came.
+func (c *Consumer) collect(ctx context.Context, fetched <-chan kafka.Message, batch []kafka.Message) ([]kafka.Message, bool) {
+	select {
+	case m, ok := <-fetched:
+		if !ok {
+			return batch, false
+		}
+		batch = append(batch, m)
+	case <-ctx.Done():
+		return batch, false
+	}
+	for len(batch) < c.maxBatch {
+		select {
+		case m, ok := <-fetched:
+			if !ok {
+				return batch, true // the next collect reports the end
+			}
+			batch = append(batch, m)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// handle applies, publishes and commits one batch. It returns only ctx's
+// error or a failed commit: every other failure is retried or, for a
 // record that can never apply, logged and skipped so it cannot wedge its
 // partition.
-func (c *Consumer) handle(ctx context.Context, m kafka.Message) error {
-	e, err := event.Unmarshal(m.Value)
-	if err != nil {
-		// Never the bytes: a record can carry anything.
-		c.log.Error("skipping undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
-		return nil
+func (c *Consumer) handle(ctx context.Context, msgs []kafka.Message) error {
+	recs := make([]view.Record, 0, len(msgs))
+	for _, m := range msgs {
+		e, err := event.Unmarshal(m.Value)
+		if err != nil {
+			// Never the bytes: a record can carry anything.
+			c.log.Error("skipping undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
+			continue
+		}
+		recs = append(recs, view.Record{Event: e, At: cursor.Position{Epoch: c.epoch, Partition: int32(m.Partition), Offset: m.Offset}})
 	}
-	pos := cursor.Position{Epoch: c.epoch, Partition: int32(m.Partition), Offset: m.Offset}
-	res, err := c.apply(ctx, e, pos)
-	if errors.Is(err, event.ErrInvalid) {
-		c.log.Error("skipping event that cannot apply", "partition", m.Partition, "offset", m.Offset,
-			"campaign_id", e.GetCampaignId(), "event_id", e.GetId(), "err", err)
-		return nil
+
+	if len(recs) > 0 {
+		results, err := c.apply(ctx, recs)
+		if err != nil {
+			return err
+		}
+		for i, res := range results {
+			e, at := recs[i].Event, recs[i].At
+			if res.Err != nil {
+				c.log.Error("skipping event that cannot apply", "partition", at.Partition, "offset", at.Offset,
+					"campaign_id", e.GetCampaignId(), "event_id", e.GetId(), "err", res.Err)
+				continue
+			}
+			if res.NewEpoch {
+				c.log.Warn("partition log began again: new cursor epoch", "partition", at.Partition, "offset", at.Offset,
+					"epoch", res.Position.Epoch, "event_id", e.GetId())
+			}
+			if res.Duplicate {
+				c.log.Debug("duplicate event", "campaign_id", e.GetCampaignId(), "event_id", e.GetId(),
+					"partition", at.Partition, "offset", at.Offset)
+			}
+			// A duplicate is pushed too: whoever applied it first may have
+			// died between its commit and its push. Gateways drop what they
+			// have by position.
+			if res.Delivery != nil {
+				if err := c.hub.Publish(ctx, res.Delivery.PB()); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	if err != nil {
-		return err
+
+	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
 	}
-	if res.NewEpoch {
-		c.log.Warn("partition log began again: new cursor epoch", "partition", m.Partition, "offset", m.Offset,
-			"epoch", res.Position.Epoch, "event_id", e.GetId())
+	c.mu.Lock()
+	for _, m := range msgs {
+		c.next[m.Partition] = max(c.next[m.Partition], m.Offset+1)
 	}
-	if res.Duplicate {
-		c.log.Debug("duplicate event", "campaign_id", e.GetCampaignId(), "event_id", e.GetId(),
-			"partition", m.Partition, "offset", m.Offset)
-	}
-	// A duplicate is pushed too: whoever applied it first may have died
-	// between its commit and its push. Gateways drop what they have by
-	// position.
-	if res.Delivery != nil {
-		return c.hub.Publish(ctx, res.Delivery.PB())
-	}
+	c.mu.Unlock()
 	return nil
 }
 
 // apply retries transient failures (the database restarting) with backoff
-// until ctx ends: skipping would lose the event.
-func (c *Consumer) apply(ctx context.Context, e *campaignv1.Event, pos cursor.Position) (view.Result, error) {
+// until ctx ends: skipping would lose events.
+func (c *Consumer) apply(ctx context.Context, recs []view.Record) ([]view.Result, error) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		res, err := c.views.Apply(ctx, e, pos)
-		if err == nil || errors.Is(err, event.ErrInvalid) || ctx.Err() != nil {
-			return res, err
+		res, err := c.views.ApplyBatch(ctx, recs)
+		if err == nil {
+			return res, nil
 		}
-		c.log.Warn("apply failed, retrying", "campaign_id", e.GetCampaignId(), "event_id", e.GetId(),
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		first := recs[0].At
+		c.log.Warn("apply failed, retrying", "events", len(recs), "partition", first.Partition, "offset", first.Offset,
 			"attempt", attempt, "retry_in", wait.String(), "err", err)
 		select {
 		case <-ctx.Done():
-			return view.Result{}, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, c.retryMax)
 	}
+}
+
+// Next returns, per partition, the offset after the last record this
+// consumer applied, published and handed to the reader to commit.
+func (c *Consumer) Next() map[int]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := make(map[int]int64, len(c.next))
+	for p, o := range c.next {
+		next[p] = o
+	}
+	return next
 }
 
 // ReaderConfig is how the fanout joins the topic.
