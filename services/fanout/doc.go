@@ -71,6 +71,15 @@
 // before the horizon; gateways then replay instead of sending a snapshot.
 // Deduplication uses event_seen, which is not pruned.
 //
+// # Observability
+//
+// The ops port serves /healthz, /readyz, /metrics (Prometheus) and
+// /debug/pprof/. Each event gets a consumer span, a child of its producer's,
+// whose context rides on with the delivery to the gateway. Metrics: the
+// consumer's lag per partition, events applied by type, batch sizes and
+// transaction times, publish latency (occurred_at to the gateway streams)
+// and each gateway stream's queue depth (see package consumer and hub).
+//
 // # Shutdown
 //
 // On SIGTERM the consumer stops fetching (a batch mid-apply is rolled back

@@ -30,9 +30,9 @@ import (
 
 // instance is one running fanout process (run), on free ports.
 type instance struct {
-	grpcAddr, httpAddr string
-	cancel             context.CancelFunc
-	errc               chan error
+	grpcAddr, httpAddr, opsAddr string
+	cancel                      context.CancelFunc
+	errc                        chan error
 }
 
 func freeAddr(t *testing.T) string {
@@ -47,9 +47,8 @@ func freeAddr(t *testing.T) string {
 
 func start(t *testing.T, env map[string]string) *instance {
 	t.Helper()
-	in := &instance{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), errc: make(chan error, 1)}
-	opsAddr := freeAddr(t)
-	env["GRPC_ADDR"], env["HTTP_ADDR"], env["OPS_ADDR"] = in.grpcAddr, in.httpAddr, opsAddr
+	in := &instance{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), opsAddr: freeAddr(t), errc: make(chan error, 1)}
+	env["GRPC_ADDR"], env["HTTP_ADDR"], env["OPS_ADDR"] = in.grpcAddr, in.httpAddr, in.opsAddr
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -59,7 +58,7 @@ func start(t *testing.T, env map[string]string) *instance {
 	go func() { in.errc <- run(ctx, log) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + opsAddr + "/readyz")
+		resp, err := http.Get("http://" + in.opsAddr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

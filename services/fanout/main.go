@@ -5,8 +5,11 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/api"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/consumer"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/hub"
@@ -31,6 +35,15 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	tel, err := telemetry.Setup(ctx, "fanout", telemetry.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx) // flush the last spans
+	}()
 
 	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, 30*time.Second)
 	if err != nil {
@@ -59,8 +72,6 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return views.History(ctx, id, after, cfg.HistoryEvents)
 	})
 	campaignv1.RegisterFanoutServer(grpcServer, api.NewGRPCServer(gateways, views, log).WithHistory(history))
-	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
-
 	reader := consumer.NewReader(consumer.ReaderConfig{
 		Brokers: cfg.KafkaBrokers, Topic: cfg.KafkaTopic, Group: cfg.KafkaGroup,
 		CommitInterval: cfg.CommitInterval, SessionTimeout: cfg.SessionTimeout,
@@ -68,6 +79,26 @@ func run(ctx context.Context, log *slog.Logger) error {
 	cons := consumer.New(reader, views, gateways, consumer.Config{
 		Epoch: cfg.CursorEpoch, Group: cfg.KafkaGroup, MaxBatch: cfg.ApplyBatch,
 	}, log)
+
+	transport := &kafka.Transport{}
+	defer transport.CloseIdleConnections()
+	lag := &consumer.Lag{
+		Client: &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 5 * time.Second, Transport: transport},
+		Topic:  cfg.KafkaTopic, Group: cfg.KafkaGroup, Next: cons.Next, Log: log,
+	}
+	stopLag, err := lag.Register()
+	if err != nil {
+		return err
+	}
+	defer stopLag()
+	stopHubMetrics, err := gateways.RegisterMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopHubMetrics()
+	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
+	ops.Handle("GET /metrics", tel.Metrics)
+	handlePprof(ops)
 
 	g := app.NewGroup(ctx)
 	flushed := make(chan struct{})
@@ -104,4 +135,15 @@ func run(ctx context.Context, log *slog.Logger) error {
 	err = g.Wait()
 	log.Info("fanout stopped")
 	return err
+}
+
+// handlePprof serves net/http/pprof's profiles on the ops port, which is
+// not exposed outside the cluster.
+func handlePprof(ops *app.OpsHandler) {
+	ops.Handle("GET /debug/pprof/", http.HandlerFunc(pprof.Index))
+	ops.Handle("GET /debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	ops.Handle("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	ops.Handle("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	ops.Handle("POST /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	ops.Handle("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
+	"github.com/campaign-live/campaign-live/pkg/telemetry"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/view"
 )
 
@@ -37,7 +39,7 @@ type Publisher interface {
 type Config struct {
 	// Epoch is the lowest cursor epoch (CURSOR_EPOCH).
 	Epoch uint32
-	// Group is the consumer group.
+	// Group is the consumer group, named in spans and metrics.
 	Group string
 	// MaxBatch is the most records applied in one transaction.
 	MaxBatch int
@@ -53,6 +55,7 @@ type Consumer struct {
 	group    string
 	maxBatch int
 	log      *slog.Logger
+	metrics  metrics
 	// retryMax caps the wait between attempts to fetch or apply.
 	retryMax time.Duration
 
@@ -67,7 +70,7 @@ type Consumer struct {
 func New(r Reader, views Views, hub Publisher, cfg Config, log *slog.Logger) *Consumer {
 	return &Consumer{
 		reader: r, views: views, hub: hub, epoch: cfg.Epoch, group: cfg.Group, maxBatch: max(cfg.MaxBatch, 1),
-		log: log, retryMax: 5 * time.Second, next: map[int]int64{},
+		log: log, metrics: newMetrics(log), retryMax: 5 * time.Second, next: map[int]int64{},
 	}
 }
 
@@ -173,51 +176,93 @@ func (c *Consumer) collect(ctx context.Context, fetched <-chan kafka.Message, ba
 	return batch, true
 }
 
+// taken is one record of a batch on its way through.
+type taken struct {
+	ctx  context.Context // carries the record's consumer span
+	span trace.Span
+	rec  int // index in the batch's view records; -1 when undecodable
+	done bool
+}
+
+// end ends the record's span; err, if any, is why it was not applied.
+func (t *taken) end(err error) {
+	endSpan(t.span, err)
+	t.done = true
+}
+
 // handle applies, publishes and commits one batch. It returns only ctx's
 // error or a failed commit: every other failure is retried or, for a
 // record that can never apply, logged and skipped so it cannot wedge its
 // partition.
 func (c *Consumer) handle(ctx context.Context, msgs []kafka.Message) error {
+	items := make([]taken, len(msgs))
 	recs := make([]view.Record, 0, len(msgs))
-	for _, m := range msgs {
+	defer func() {
+		for i := range items {
+			if !items[i].done {
+				items[i].end(errAbandoned)
+			}
+		}
+	}()
+	for i, m := range msgs {
+		sctx, span := startSpan(ctx, c.group, m)
+		items[i] = taken{ctx: sctx, span: span, rec: -1}
 		e, err := event.Unmarshal(m.Value)
 		if err != nil {
 			// Never the bytes: a record can carry anything.
-			c.log.Error("skipping undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
+			c.log.ErrorContext(sctx, "skipping undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
+			c.metrics.skipped(ctx, "undecodable")
+			items[i].end(err)
 			continue
 		}
+		items[i].rec = len(recs)
 		recs = append(recs, view.Record{Event: e, At: cursor.Position{Epoch: c.epoch, Partition: int32(m.Partition), Offset: m.Offset}})
 	}
 
+	var results []view.Result
 	if len(recs) > 0 {
-		results, err := c.apply(ctx, recs)
-		if err != nil {
+		var err error
+		if results, err = c.apply(ctx, recs); err != nil {
 			return err
 		}
-		for i, res := range results {
-			e, at := recs[i].Event, recs[i].At
-			if res.Err != nil {
-				c.log.Error("skipping event that cannot apply", "partition", at.Partition, "offset", at.Offset,
-					"campaign_id", e.GetCampaignId(), "event_id", e.GetId(), "err", res.Err)
-				continue
+	}
+
+	for i, m := range msgs {
+		it := &items[i]
+		if it.rec < 0 {
+			continue // undecodable
+		}
+		e, res := recs[it.rec].Event, results[it.rec]
+		if res.Err != nil {
+			c.log.ErrorContext(it.ctx, "skipping event that cannot apply", "partition", m.Partition, "offset", m.Offset,
+				"campaign_id", e.GetCampaignId(), "event_id", e.GetId(), "err", res.Err)
+			c.metrics.skipped(ctx, "invalid")
+			it.end(res.Err)
+			continue
+		}
+		c.metrics.applied(ctx, e.GetType(), res.Duplicate)
+		if res.NewEpoch {
+			c.log.WarnContext(it.ctx, "partition log began again: new cursor epoch", "partition", m.Partition, "offset", m.Offset,
+				"epoch", res.Position.Epoch, "event_id", e.GetId())
+		}
+		if res.Duplicate {
+			c.log.DebugContext(it.ctx, "duplicate event", "campaign_id", e.GetCampaignId(), "event_id", e.GetId(),
+				"partition", m.Partition, "offset", m.Offset)
+		}
+		// A duplicate is pushed too: whoever applied it first may have died
+		// between its commit and its push. Gateways drop what they have by
+		// position.
+		if res.Delivery != nil {
+			d := res.Delivery.PB()
+			d.Traceparent = telemetry.Traceparent(it.ctx)
+			if err := c.hub.Publish(ctx, d); err != nil {
+				return err
 			}
-			if res.NewEpoch {
-				c.log.Warn("partition log began again: new cursor epoch", "partition", at.Partition, "offset", at.Offset,
-					"epoch", res.Position.Epoch, "event_id", e.GetId())
-			}
-			if res.Duplicate {
-				c.log.Debug("duplicate event", "campaign_id", e.GetCampaignId(), "event_id", e.GetId(),
-					"partition", at.Partition, "offset", at.Offset)
-			}
-			// A duplicate is pushed too: whoever applied it first may have
-			// died between its commit and its push. Gateways drop what they
-			// have by position.
-			if res.Delivery != nil {
-				if err := c.hub.Publish(ctx, res.Delivery.PB()); err != nil {
-					return err
-				}
+			if !res.Duplicate {
+				c.metrics.published(ctx, res.Delivery.OccurredAt, m.Time)
 			}
 		}
+		it.end(nil)
 	}
 
 	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
@@ -231,13 +276,19 @@ func (c *Consumer) handle(ctx context.Context, msgs []kafka.Message) error {
 	return nil
 }
 
+// errAbandoned ends the spans of a batch that stopped before it was
+// published (the consumer stopping): the next owner applies it again.
+var errAbandoned = errors.New("consumer stopped before the event was published")
+
 // apply retries transient failures (the database restarting) with backoff
 // until ctx ends: skipping would lose events.
 func (c *Consumer) apply(ctx context.Context, recs []view.Record) ([]view.Result, error) {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		res, err := c.views.ApplyBatch(ctx, recs)
 		if err == nil {
+			c.metrics.batch(ctx, len(recs), time.Since(start))
 			return res, nil
 		}
 		if ctx.Err() != nil {

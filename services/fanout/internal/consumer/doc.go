@@ -27,5 +27,17 @@
 // restarting) is retried too: kafka-go's reader reports each failed attempt
 // to rejoin its group and keeps healing, so stopping the service for it
 // would turn a broker blip into a crash loop.
-
+//
+// # Telemetry
+//
+// Each record gets a consumer span, "campaign-events process", a child of
+// the producer span named by its traceparent header, from when it is taken
+// into a batch until its delivery was handed to the hub; the delivery
+// carries the span's context (Delivery.traceparent) on to the gateways.
+// Metrics: fanout_events_applied_total{type}, fanout_events_duplicate_total
+// {type}, fanout_records_skipped_total{reason}, fanout_apply_batch_size,
+// fanout_apply_duration_seconds, fanout_publish_latency_seconds (from the
+// event's occurred_at) and fanout_consume_latency_seconds (from its record's
+// Kafka timestamp: the fanout's own part), and Lag's
+// kafka_consumer_lag{group,partition}.
 package consumer
