@@ -36,8 +36,8 @@ import (
 //
 //	contribution  HTTP server span (the root)
 //	  … endpoint span, whose context is stored with the outbox row
-//	contribution  "campaign-events publish" (producer, the relay)
-//	fanout        "campaign-events process" (consumer)
+//	contribution  "TOPIC publish" (producer, the relay)
+//	fanout        "TOPIC process" (consumer)
 //	gateway       "websocket send"
 func TestOneTracePerWrite(t *testing.T) {
 	sink := startOTLPSink(t)
@@ -105,8 +105,8 @@ func TestOneTracePerWrite(t *testing.T) {
 		kind          tracepb.Span_SpanKind
 	}{
 		{"gateway", "websocket send", tracepb.Span_SPAN_KIND_PRODUCER},
-		{"fanout", "campaign-events process", tracepb.Span_SPAN_KIND_CONSUMER},
-		{"contribution", "campaign-events publish", tracepb.Span_SPAN_KIND_PRODUCER},
+		{"fanout", topic + " process", tracepb.Span_SPAN_KIND_CONSUMER},
+		{"contribution", topic + " publish", tracepb.Span_SPAN_KIND_PRODUCER},
 		{"contribution", "", tracepb.Span_SPAN_KIND_SERVER},
 	}
 	at := 0
@@ -126,7 +126,7 @@ func TestOneTracePerWrite(t *testing.T) {
 	// The fanout's process span must be the direct child of the relay's
 	// publish span, and the gateway's send span the direct child of the
 	// fanout's: the context crossed Kafka's headers and the gRPC delivery.
-	if chain[1].service != "fanout" || chain[2].name != "campaign-events publish" {
+	if chain[1].service != "fanout" || chain[2].name != topic+" publish" {
 		t.Errorf("want gateway ← fanout ← publish as direct links, got %s ← %s ← %s", chain[0].service, chain[1].service, chain[2].name)
 	}
 }
