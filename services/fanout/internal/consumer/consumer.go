@@ -86,26 +86,26 @@ func New(r Reader, views Views, hub Publisher, cfg Config, log *slog.Logger) *Co
 // only when the reader is closed or a commit fails.
 func (c *Consumer) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	fetched := make(chan kafka.Message, c.maxBatch)
+	queue := make(chan fetched, c.maxBatch)
 	var fetchErr error
 	go func() {
-		fetchErr = c.fetch(ctx, fetched)
-		close(fetched)
+		fetchErr = c.fetch(ctx, queue)
+		close(queue)
 	}()
 	defer func() {
 		cancel()
-		for range fetched { // wait for the fetcher: records it fetched are never committed
+		for range queue { // wait for the fetcher: records it fetched are never committed
 		}
 	}()
-	batch := make([]kafka.Message, 0, c.maxBatch)
+	batch := make([]fetched, 0, c.maxBatch)
 	for {
 		var ok bool
-		batch, ok = c.collect(ctx, fetched, batch[:0])
+		batch, ok = c.collect(ctx, queue, batch[:0])
 		if !ok {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fetchErr // set before fetched was closed
+			return fetchErr // set before the queue was closed
 		}
 		if err := c.handle(ctx, batch); err != nil {
 			if ctx.Err() != nil {
@@ -116,9 +116,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 }
 
+// fetched is a record and when the reader returned it.
+type fetched struct {
+	kafka.Message
+	at time.Time
+}
+
 // fetch moves records from the reader to out until ctx ends or the reader
 // is closed (then it returns an error).
-func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
+func (c *Consumer) fetch(ctx context.Context, out chan<- fetched) error {
 	wait := 100 * time.Millisecond
 	for {
 		m, err := c.reader.FetchMessage(ctx)
@@ -142,7 +148,7 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
 		}
 		wait = 100 * time.Millisecond
 		select {
-		case out <- m:
+		case out <- fetched{m, time.Now()}:
 		case <-ctx.Done():
 			return nil
 		}
@@ -152,9 +158,9 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- kafka.Message) error {
 // collect appends to batch the next fetched record, waiting for it, and
 // then every record already fetched, up to MaxBatch. It reports false when
 // ctx ended or the fetcher stopped before a record came.
-func (c *Consumer) collect(ctx context.Context, fetched <-chan kafka.Message, batch []kafka.Message) ([]kafka.Message, bool) {
+func (c *Consumer) collect(ctx context.Context, queue <-chan fetched, batch []fetched) ([]fetched, bool) {
 	select {
-	case m, ok := <-fetched:
+	case m, ok := <-queue:
 		if !ok {
 			return batch, false
 		}
@@ -164,7 +170,7 @@ func (c *Consumer) collect(ctx context.Context, fetched <-chan kafka.Message, ba
 	}
 	for len(batch) < c.maxBatch {
 		select {
-		case m, ok := <-fetched:
+		case m, ok := <-queue:
 			if !ok {
 				return batch, true // the next collect reports the end
 			}
@@ -194,7 +200,7 @@ func (t *taken) end(err error) {
 // error or a failed commit: every other failure is retried or, for a
 // record that can never apply, logged and skipped so it cannot wedge its
 // partition.
-func (c *Consumer) handle(ctx context.Context, msgs []kafka.Message) error {
+func (c *Consumer) handle(ctx context.Context, msgs []fetched) error {
 	items := make([]taken, len(msgs))
 	recs := make([]view.Record, 0, len(msgs))
 	defer func() {
@@ -205,7 +211,7 @@ func (c *Consumer) handle(ctx context.Context, msgs []kafka.Message) error {
 		}
 	}()
 	for i, m := range msgs {
-		sctx, span := startSpan(ctx, c.group, m)
+		sctx, span := startSpan(ctx, c.group, m.Message)
 		items[i] = taken{ctx: sctx, span: span, rec: -1}
 		e, err := event.Unmarshal(m.Value)
 		if err != nil {
@@ -259,13 +265,17 @@ func (c *Consumer) handle(ctx context.Context, msgs []kafka.Message) error {
 				return err
 			}
 			if !res.Duplicate {
-				c.metrics.published(ctx, res.Delivery.OccurredAt, m.Time)
+				c.metrics.published(ctx, res.Delivery.OccurredAt, m.at)
 			}
 		}
 		it.end(nil)
 	}
 
-	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
+	offsets := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		offsets[i] = m.Message
+	}
+	if err := c.reader.CommitMessages(ctx, offsets...); err != nil {
 		return fmt.Errorf("commit offsets: %w", err)
 	}
 	c.mu.Lock()

@@ -37,7 +37,7 @@
 // Metrics: fanout_events_applied_total{type}, fanout_events_duplicate_total
 // {type}, fanout_records_skipped_total{reason}, fanout_apply_batch_size,
 // fanout_apply_duration_seconds, fanout_publish_latency_seconds (from the
-// event's occurred_at) and fanout_consume_latency_seconds (from its record's
-// Kafka timestamp: the fanout's own part), and Lag's
+// event's occurred_at) and fanout_process_latency_seconds (from its record's
+// fetch: the fanout's own part), and Lag's
 // kafka_consumer_lag{group,partition}.
 package consumer

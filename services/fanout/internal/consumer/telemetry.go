@@ -93,8 +93,8 @@ func newMetrics(log *slog.Logger) metrics {
 		metric.WithDescription("From an event's occurred_at to its delivery handed to the gateway streams (new events only)."),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	errs = append(errs, err)
-	ms.inFanout, err = m.Float64Histogram("fanout_consume_latency", metric.WithUnit("s"),
-		metric.WithDescription("From an event's Kafka record timestamp (its producer's send) to its delivery handed to the gateway streams (new events only): the fanout's part of the publish latency."),
+	ms.inFanout, err = m.Float64Histogram("fanout_process_latency", metric.WithUnit("s"),
+		metric.WithDescription("From an event's record fetched from Kafka to its delivery handed to the gateway streams (new events only): the fanout's own part of the publish latency."),
 		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	errs = append(errs, err)
 	for _, err := range errs {
@@ -123,10 +123,8 @@ func (m metrics) batch(ctx context.Context, size int, took time.Duration) {
 	m.duration.Record(ctx, took.Seconds())
 }
 
-func (m metrics) published(ctx context.Context, occurredAt, produced time.Time) {
+func (m metrics) published(ctx context.Context, occurredAt, fetched time.Time) {
 	now := time.Now()
 	m.latency.Record(ctx, now.Sub(occurredAt).Seconds())
-	if !produced.IsZero() {
-		m.inFanout.Record(ctx, now.Sub(produced).Seconds())
-	}
+	m.inFanout.Record(ctx, now.Sub(fetched).Seconds())
 }
