@@ -14,8 +14,9 @@
 //
 // # Concurrency and lifecycle
 //
-// One goroutine fetches and applies records in partition order; Kafka
-// offsets are committed after each applied record. Run returns when its
+// One goroutine fetches ahead; another applies what has arrived, in
+// partition order, as one transaction a batch; Kafka offsets are committed
+// after each applied batch. Run returns when its
 // context ends, closing the reader so the group rebalances at once. A
 // record that cannot be decoded is logged and skipped, so it cannot wedge
 // its partition; a handler error is retried with backoff until it succeeds
@@ -36,6 +37,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
@@ -74,7 +76,15 @@ type Consumer struct {
 // New returns a Consumer.
 func New(cfg Config) *Consumer { return &Consumer{cfg: cfg} }
 
-// Run consumes until ctx ends.
+// maxBatch bounds the records applied in one transaction.
+const maxBatch = 256
+
+// Run consumes until ctx ends. A fetcher goroutine reads ahead; the loop
+// takes what has arrived (at least one record, at most maxBatch) and
+// applies it in one transaction, so a busy topic costs a commit per batch,
+// not per record: one transaction and one Kafka commit a record held a
+// writing service to ≈ 160–260 records/s, far behind a topic taking 1,000
+// writes/s (docs/performance.md). At low load a batch is one record.
 func (c *Consumer) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:  c.cfg.Brokers,
@@ -95,12 +105,51 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer r.Close()
 	unregister := registerLag(c.cfg.Group, r)
 	defer unregister()
+
+	fetched := make(chan kafka.Message, maxBatch)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go c.fetch(ctx, r, fetched)
+	batch := make([]kafka.Message, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-fetched:
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case m := <-fetched:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		if err := c.applyWithRetry(ctx, batch); err != nil {
+			return nil // only ctx ends the retries
+		}
+		if err := r.CommitMessages(ctx, batch...); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// The database holds the truth; a lost Kafka commit only means
+			// a harmless redelivery.
+			c.cfg.Log.Warn("commit offsets", "records", len(batch), "err", err)
+		}
+	}
+}
+
+// fetch reads records into out until ctx ends.
+func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader, out chan<- kafka.Message) {
 	backoff := 100 * time.Millisecond
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			// A broker restart or a rebalance ends a fetch; the reader
 			// reconnects by itself, so wait and fetch again rather than
@@ -108,35 +157,30 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.cfg.Log.Warn("fetch", "topic", c.cfg.Topic, "err", err, "retry_in", backoff.String())
 			select {
 			case <-ctx.Done():
-				return nil
+				return
 			case <-time.After(backoff):
 			}
 			backoff = min(backoff*2, 5*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		if err := c.applyWithRetry(ctx, m); err != nil {
-			return nil // only ctx ends the retries
-		}
-		if err := r.CommitMessages(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			// The database holds the truth; a lost Kafka commit only means
-			// a harmless redelivery.
-			c.cfg.Log.Warn("commit offset", "partition", m.Partition, "offset", m.Offset, "err", err)
+		select {
+		case out <- m:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
 
-func (c *Consumer) applyWithRetry(ctx context.Context, m kafka.Message) error {
+func (c *Consumer) applyWithRetry(ctx context.Context, batch []kafka.Message) error {
 	backoff := 100 * time.Millisecond
 	for {
-		err := c.Apply(ctx, m)
+		err := c.ApplyBatch(ctx, batch)
 		if err == nil {
 			return nil
 		}
-		c.cfg.Log.Error("apply record", "partition", m.Partition, "offset", m.Offset, "err", err, "retry_in", backoff.String())
+		c.cfg.Log.Error("apply records", "records", len(batch), "first_partition", batch[0].Partition,
+			"first_offset", batch[0].Offset, "err", err, "retry_in", backoff.String())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -148,38 +192,70 @@ func (c *Consumer) applyWithRetry(ctx context.Context, m kafka.Message) error {
 
 // Apply applies one record and its offset in one transaction, unless the
 // database has already applied it.
-func (c *Consumer) Apply(ctx context.Context, m kafka.Message) (err error) {
-	if !c.wanted(m) {
-		// Nothing to apply, so nothing to record: the stored offset only
-		// guards effects, and a redelivered unwanted record has none.
-		// Skipping the transaction matters: most of the topic is
-		// unwanted to most consumers.
+func (c *Consumer) Apply(ctx context.Context, m kafka.Message) error {
+	return c.ApplyBatch(ctx, []kafka.Message{m})
+}
+
+// ApplyBatch applies records (in fetch order, so in order per partition)
+// and their partitions' offsets in one transaction, skipping any the
+// database has already applied. Records the consumer does not want open
+// no transaction: the stored offset only guards effects, and a redelivered
+// unwanted record has none. That matters: most of the topic is unwanted to
+// most consumers.
+func (c *Consumer) ApplyBatch(ctx context.Context, batch []kafka.Message) (err error) {
+	var wanted []kafka.Message
+	for _, m := range batch {
+		if c.wanted(m) {
+			wanted = append(wanted, m)
+		}
+	}
+	if len(wanted) == 0 {
 		return nil
 	}
-	ctx, span := startProcess(ctx, c.cfg.Group, m)
-	defer func() { endProcess(span, err) }()
+	ctxs := make([]context.Context, len(wanted))
+	spans := make([]trace.Span, len(wanted))
+	for i, m := range wanted {
+		ctxs[i], spans[i] = startProcess(ctx, c.cfg.Group, m)
+	}
+	defer func() {
+		for _, span := range spans {
+			endProcess(span, err)
+		}
+	}()
 	return pgx.BeginFunc(ctx, c.cfg.Pool, func(tx pgx.Tx) error {
-		var applied int64 = -1
-		err := tx.QueryRow(ctx,
-			`SELECT "offset" FROM consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-			c.cfg.Group, m.Topic, m.Partition).Scan(&applied)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read applied offset: %w", err)
+		applied := map[int]int64{} // per partition, read (and locked) on first use
+		advanced := map[int]string{}
+		for i, m := range wanted {
+			last, seen := applied[m.Partition]
+			if !seen {
+				last = -1
+				err := tx.QueryRow(ctx,
+					`SELECT "offset" FROM consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+					c.cfg.Group, m.Topic, m.Partition).Scan(&last)
+				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+					return fmt.Errorf("read applied offset: %w", err)
+				}
+			}
+			if m.Offset <= last {
+				applied[m.Partition] = last
+				continue
+			}
+			e, err := event.Unmarshal(m.Value)
+			if err != nil {
+				c.cfg.Log.Error("skip undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
+			} else if err := c.cfg.Handler(ctxs[i], tx, e); err != nil {
+				return fmt.Errorf("handle %s event %s: %w", e.GetType(), e.GetId(), err)
+			}
+			applied[m.Partition] = m.Offset
+			advanced[m.Partition] = m.Topic
 		}
-		if m.Offset <= applied {
-			return nil
-		}
-		e, err := event.Unmarshal(m.Value)
-		if err != nil {
-			c.cfg.Log.Error("skip undecodable record", "partition", m.Partition, "offset", m.Offset, "err", err)
-		} else if err := c.cfg.Handler(ctx, tx, e); err != nil {
-			return fmt.Errorf("handle %s event %s: %w", e.GetType(), e.GetId(), err)
-		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO consumer_offsets (group_id, topic, partition, "offset") VALUES ($1, $2, $3, $4)
-			ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset"`,
-			c.cfg.Group, m.Topic, m.Partition, m.Offset); err != nil {
-			return fmt.Errorf("store applied offset: %w", err)
+		for partition, topic := range advanced {
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO consumer_offsets (group_id, topic, partition, "offset") VALUES ($1, $2, $3, $4)
+				ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset"`,
+				c.cfg.Group, topic, partition, applied[partition]); err != nil {
+				return fmt.Errorf("store applied offset: %w", err)
+			}
 		}
 		return nil
 	})
