@@ -152,12 +152,20 @@ type campaignState struct {
 }
 
 const (
-	// Lock the batch's partitions, creating their rows at the floor epoch.
-	sqlLockPartitions = `
+	// Lock the batch's partitions, creating their rows at the floor
+	// epoch. An upsert would lock them in one statement, but it writes a
+	// new version of every row each time (WAL, and dead rows to vacuum);
+	// an insert that does nothing for existing rows and a SELECT FOR
+	// UPDATE write none.
+	sqlCreatePartitions = `
 		INSERT INTO partition_epoch (partition, epoch, high_offset)
 		SELECT p, e, -1 FROM unnest($1::int[], $2::bigint[]) AS t(p, e)
-		ON CONFLICT (partition) DO UPDATE SET partition = EXCLUDED.partition
-		RETURNING partition, epoch, high_offset`
+		ON CONFLICT (partition) DO NOTHING`
+	sqlLockPartitions = `
+		SELECT partition, epoch, high_offset FROM partition_epoch
+		WHERE partition = ANY($1::int[])
+		ORDER BY partition
+		FOR UPDATE`
 	// Record the batch's event ids; those returned are new.
 	sqlSeen = `
 		INSERT INTO event_seen (event_id) SELECT unnest($1::text[])
@@ -166,21 +174,19 @@ const (
 	// Lock the batch's campaigns, creating their rows on their first
 	// event, and read their position and the lists the batch adds to
 	// (bit i of lists: the i-th list column).
+	sqlCreateCampaigns = `
+		INSERT INTO campaign_view (campaign_id) SELECT unnest($1::bigint[])
+		ON CONFLICT (campaign_id) DO NOTHING`
 	sqlLockCampaigns = `
-		WITH want AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(campaign_id, lists)),
-		locked AS (
-			INSERT INTO campaign_view (campaign_id) SELECT campaign_id FROM want
-			ON CONFLICT (campaign_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id
-			RETURNING campaign_id, pos_epoch, pos_partition, pos_offset,
-				updates, releases, milestones, comments, contributions
-		)
-		SELECT l.campaign_id, l.pos_epoch, l.pos_partition, l.pos_offset,
-			CASE WHEN w.lists & 1 <> 0 THEN l.updates END,
-			CASE WHEN w.lists & 2 <> 0 THEN l.releases END,
-			CASE WHEN w.lists & 4 <> 0 THEN l.milestones END,
-			CASE WHEN w.lists & 8 <> 0 THEN l.comments END,
-			CASE WHEN w.lists & 16 <> 0 THEN l.contributions END
-		FROM locked l JOIN want w USING (campaign_id)`
+		SELECT v.campaign_id, v.pos_epoch, v.pos_partition, v.pos_offset,
+			CASE WHEN w.lists & 1 <> 0 THEN v.updates END,
+			CASE WHEN w.lists & 2 <> 0 THEN v.releases END,
+			CASE WHEN w.lists & 4 <> 0 THEN v.milestones END,
+			CASE WHEN w.lists & 8 <> 0 THEN v.comments END,
+			CASE WHEN w.lists & 16 <> 0 THEN v.contributions END
+		FROM campaign_view v JOIN unnest($1::bigint[], $2::int[]) AS w(campaign_id, lists) USING (campaign_id)
+		ORDER BY v.campaign_id
+		FOR UPDATE OF v`
 	sqlStoredDeliveries = `
 		SELECT event_id, campaign_id, event_type, pos_epoch, pos_partition, pos_offset, frame, occurred_at
 		FROM history WHERE event_id = ANY($1::text[]) AND frame IS NOT NULL`
@@ -253,7 +259,8 @@ func (s *Store) applyTx(ctx context.Context, todo []pending, results []Result) e
 	}
 	var b pgx.Batch
 	b.BeginTx(pgx.TxOptions{})
-	b.Queue(sqlLockPartitions, partIDs, partFloors).Query(func(rows pgx.Rows) error {
+	b.Queue(sqlCreatePartitions, partIDs, partFloors)
+	b.Queue(sqlLockPartitions, partIDs).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				id    int32
@@ -282,6 +289,7 @@ func (s *Store) applyTx(ctx context.Context, todo []pending, results []Result) e
 		}
 		return nil
 	})
+	b.Queue(sqlCreateCampaigns, campIDs)
 	b.Queue(sqlLockCampaigns, campIDs, wants).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (

@@ -45,7 +45,7 @@ func BenchmarkApply(b *testing.B) {
 
 func benchmarkApply(b *testing.B, batch int) {
 	const campaigns = 500
-	s, _ := newStore(b, 20)
+	s, pool := newStore(b, 20)
 	ctx := context.Background()
 	bt := &benchTopic{partitions: 12, next: make([]int64, 12)}
 	at := time.Now().UTC()
@@ -71,6 +71,10 @@ func benchmarkApply(b *testing.B, batch int) {
 		}
 		recs[i] = view.Record{Event: e, At: bt.at(id)}
 	}
+	var lsn string
+	if err := pool.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < len(recs); i += batch {
@@ -79,4 +83,12 @@ func benchmarkApply(b *testing.B, batch int) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	b.StopTimer()
+	// WAL is the cluster's: other databases' writes count too, so read it
+	// on a quiet server.
+	var wal float64
+	if err := pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)`, lsn).Scan(&wal); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(wal/float64(b.N), "WAL-bytes/event")
 }
