@@ -56,3 +56,34 @@ func TestWritersExposeMetrics(t *testing.T) {
 		t.Errorf("content served %v requests by its metrics, want at least the campaign we created", n)
 	}
 }
+
+// TestFanoutExposesMetrics: after a contribution reaches a watcher, fanout
+// reports per-partition lag, what it applied, its batches and how long an
+// event took from its write to the gateways.
+func TestFanoutExposesMetrics(t *testing.T) {
+	owner := token(t, 6002, "fm")
+	c := createCampaign(t, owner, "Fanout metrics")
+	waitLive(t, c.ID)
+	applied := scrape(t, 9103, `fanout_events_applied_total\{type="contribution"\}`)
+	w := watch(t, c.ID, "")
+	if m := w.next(); m.Type != "campaign_data" {
+		t.Fatalf("first message %q", m.Type)
+	}
+	call(t, "POST", fmt.Sprintf("/api/campaigns/%d/contributions", c.ID), owner, map[string]any{"amount": "1.00", "currency": "USD"}, nil)
+	if m := w.next(); m.Type != "contribution" {
+		t.Fatalf("message %q, want the contribution", m.Type)
+	}
+	if now := scrape(t, 9103, `fanout_events_applied_total\{type="contribution"\}`); now <= applied {
+		t.Errorf("fanout_events_applied_total{type=contribution} %v → %v, want it to grow", applied, now)
+	}
+	if lag := scrape(t, 9103, `kafka_consumer_lag\{[^}]*partition="\d+"[^}]*\}`); lag < 0 {
+		t.Errorf("kafka_consumer_lag per partition = %v", lag)
+	}
+	n, sum := scrape(t, 9103, "fanout_publish_latency_seconds_count"), scrape(t, 9103, "fanout_publish_latency_seconds_sum")
+	if n < 1 || sum < 0 || sum/n > 60 {
+		t.Errorf("fanout_publish_latency_seconds: count %v, mean %v s", n, sum/n)
+	}
+	if batches := scrape(t, 9103, "fanout_apply_batch_size_count"); batches < 1 {
+		t.Errorf("fanout_apply_batch_size_count = %v", batches)
+	}
+}
