@@ -29,7 +29,8 @@
 //
 // Publish never drops. A full queue makes it wait, holding back the
 // consumer. The stall clock starts when the publisher first finds a stream's
-// queue full and stops once the queue is back to half; a stream still behind
+// queue full and stops once the queue is back to half (as the publisher
+// queues, or as the stream's sender takes a message); a stream still behind
 // when it reaches the stall timeout is ended with ErrStalled, and its
 // gateway must reconnect and resync. A stream ends when its handler calls
 // Leave, when it stalls, or when Close shuts the hub down (ErrClosed); Done

@@ -123,8 +123,16 @@ func (s *Stream) Subscribe(ctx context.Context, seq uint64, ids []int64) error {
 }
 
 // Sent tells the stream that one message taken from Queue was handed to
-// gRPC (or dropped because the stream broke).
-func (s *Stream) Sent() { s.pending.Add(-1) }
+// gRPC (or dropped because the stream broke). A queue found full that is
+// back to half restarts the stall clock here too, not only when the
+// publisher next queues: a publisher waiting on a full queue refills it as
+// soon as one message leaves, so it may never see it at half.
+func (s *Stream) Sent() {
+	s.pending.Add(-1)
+	if s.fullSince.Load() != 0 {
+		s.queued()
+	}
+}
 
 // Unsubscribe removes ids from the stream's interest. Deliveries already
 // queued still arrive.
