@@ -354,7 +354,10 @@ func NewReader(cfg ReaderConfig, log *slog.Logger) *kafka.Reader {
 		StartOffset:           kafka.FirstOffset,
 		MinBytes:              1,
 		MaxBytes:              10 << 20,
-		MaxWait:               500 * time.Millisecond,
+		// A long poll ends as soon as a record arrives; a short one is cut
+		// by kafka-go before a busy broker answers, and the partition
+		// reconnects ("i/o timeout"; docs/decisions.md, Kafka long polls).
+		MaxWait:               5 * time.Second,
 		CommitInterval:        cfg.CommitInterval,
 		SessionTimeout:        cfg.SessionTimeout,
 		WatchPartitionChanges: true,
