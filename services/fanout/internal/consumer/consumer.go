@@ -348,12 +348,12 @@ type ReaderConfig struct {
 // group, so its partitions move to another instance at once.
 func NewReader(cfg ReaderConfig, log *slog.Logger) *kafka.Reader {
 	return kafka.NewReader(kafka.ReaderConfig{
-		Brokers:               cfg.Brokers,
-		Topic:                 cfg.Topic,
-		GroupID:               cfg.Group,
-		StartOffset:           kafka.FirstOffset,
-		MinBytes:              1,
-		MaxBytes:              10 << 20,
+		Brokers:     cfg.Brokers,
+		Topic:       cfg.Topic,
+		GroupID:     cfg.Group,
+		StartOffset: kafka.FirstOffset,
+		MinBytes:    1,
+		MaxBytes:    10 << 20,
 		// A long poll ends as soon as a record arrives; a short one is cut
 		// by kafka-go before a busy broker answers, and the partition
 		// reconnects ("i/o timeout"; docs/decisions.md, Kafka long polls).
