@@ -2,18 +2,14 @@ package consumer
 
 import (
 	"context"
-	"strconv"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/telemetry"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 )
 
 const scope = "github.com/campaign-live/campaign-live/pkg/consumer"
@@ -23,30 +19,10 @@ const scope = "github.com/campaign-live/campaign-live/pkg/consumer"
 // HTTP request through Kafka into this service (and on, through any event
 // the handler writes to its own outbox).
 func startProcess(ctx context.Context, group string, m kafka.Message) (context.Context, trace.Span) {
-	for _, h := range m.Headers {
-		if h.Key == event.HeaderTraceparent {
-			ctx = telemetry.WithTraceparent(ctx, string(h.Value))
-		}
-	}
-	return otel.Tracer(scope).Start(ctx, m.Topic+" process",
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			semconv.MessagingSystemKafka,
-			semconv.MessagingOperationTypeProcess,
-			semconv.MessagingDestinationName(m.Topic),
-			semconv.MessagingConsumerGroupName(group),
-			semconv.MessagingDestinationPartitionID(strconv.Itoa(m.Partition)),
-			semconv.MessagingKafkaOffset(int(m.Offset)),
-		))
+	return kafkax.StartProcessSpan(ctx, otel.Tracer(scope), group, m)
 }
 
-func endProcess(span trace.Span, err error) {
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "apply failed")
-	}
-	span.End()
-}
+func endProcess(span trace.Span, err error) { kafkax.EndProcessSpan(span, err) }
 
 // registerLag reports the reader's lag (records behind the partition ends)
 // at each scrape; it returns the function that stops reporting.

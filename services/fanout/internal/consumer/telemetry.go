@@ -3,19 +3,15 @@ package consumer
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/telemetry"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 )
 
 const scope = "github.com/campaign-live/campaign-live/services/fanout/internal/consumer"
@@ -23,34 +19,13 @@ const scope = "github.com/campaign-live/campaign-live/services/fanout/internal/c
 // startSpan starts the consumer span of a record ("campaign-events
 // process"), a child of the producer span named by its traceparent header,
 // so one trace runs from the HTTP request through Kafka and the fanout to
-// the gateway's push. Its attributes are those pkg/consumer gives the
-// writing services' consumer spans.
+// the gateway's push; the same span the writing services' consumers start.
 func startSpan(ctx context.Context, group string, m kafka.Message) (context.Context, trace.Span) {
-	for _, h := range m.Headers {
-		if h.Key == event.HeaderTraceparent {
-			ctx = telemetry.WithTraceparent(ctx, string(h.Value))
-		}
-	}
-	return otel.Tracer(scope).Start(ctx, m.Topic+" process",
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			semconv.MessagingSystemKafka,
-			semconv.MessagingOperationTypeProcess,
-			semconv.MessagingDestinationName(m.Topic),
-			semconv.MessagingConsumerGroupName(group),
-			semconv.MessagingDestinationPartitionID(strconv.Itoa(m.Partition)),
-			semconv.MessagingKafkaOffset(int(m.Offset)),
-		))
+	return kafkax.StartProcessSpan(ctx, otel.Tracer(scope), group, m)
 }
 
 // endSpan ends a record's span; err, if any, is why it was not applied.
-func endSpan(span trace.Span, err error) {
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "not applied")
-	}
-	span.End()
-}
+func endSpan(span trace.Span, err error) { kafkax.EndProcessSpan(span, err) }
 
 // metrics are the consumer's instruments. The Prometheus exporter adds
 // _total to counters and the unit to names: fanout_events_applied_total,
