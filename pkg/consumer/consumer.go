@@ -103,7 +103,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		CommitInterval: 0, // synchronous commits, after the database's
 	})
 	defer r.Close()
-	unregister := registerLag(c.cfg.Group, r)
+	unregister := registerLag(c.cfg)
 	defer unregister()
 
 	fetched := make(chan kafka.Message, maxBatch)

@@ -2,11 +2,10 @@ package consumer
 
 import (
 	"context"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/kafkax"
@@ -24,20 +23,22 @@ func startProcess(ctx context.Context, group string, m kafka.Message) (context.C
 
 func endProcess(span trace.Span, err error) { kafkax.EndProcessSpan(span, err) }
 
-// registerLag reports the reader's lag (records behind the partition ends)
-// at each scrape; it returns the function that stops reporting.
-func registerLag(group string, r *kafka.Reader) func() {
-	m := otel.Meter(scope)
-	lag, err := m.Int64ObservableGauge("kafka_consumer_lag", metric.WithDescription("Records not yet consumed."))
-	if err != nil {
-		return func() {}
+// registerLag reports the group's lag per partition at each scrape (see
+// kafkax.Lag; the committed offsets are current, since this consumer
+// commits after every batch); it returns the function that stops it.
+func registerLag(cfg Config) func() {
+	transport := &kafka.Transport{}
+	lag := &kafkax.Lag{
+		Client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 5 * time.Second, Transport: transport},
+		Topic:  cfg.Topic, Group: cfg.Group, Log: cfg.Log,
 	}
-	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		o.ObserveInt64(lag, r.Stats().Lag, metric.WithAttributes(attribute.String("group", group)))
-		return nil
-	}, lag)
+	stop, err := lag.Register()
 	if err != nil {
-		return func() {}
+		cfg.Log.Warn("no consumer lag metric", "err", err)
+		return transport.CloseIdleConnections
 	}
-	return func() { _ = reg.Unregister() }
+	return func() {
+		stop()
+		transport.CloseIdleConnections()
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/cursor"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 	"github.com/campaign-live/campaign-live/pkg/telemetry"
@@ -82,7 +83,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 
 	transport := &kafka.Transport{}
 	defer transport.CloseIdleConnections()
-	lag := &consumer.Lag{
+	lag := &kafkax.Lag{
 		Client: &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 5 * time.Second, Transport: transport},
 		Topic:  cfg.KafkaTopic, Group: cfg.KafkaGroup, Next: cons.Next, Log: log,
 	}

@@ -1,16 +1,18 @@
 //go:build integration
 
-package consumer
+package kafkax_test
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/campaign-live/campaign-live/services/fanout/internal/testenv"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
+	"github.com/campaign-live/campaign-live/pkg/testkit"
 )
 
 // TestLagPerPartition: the lag of each partition is its high watermark
@@ -18,26 +20,34 @@ import (
 // group's committed offset, or what this instance applied, whichever is
 // furthest.
 func TestLagPerPartition(t *testing.T) {
-	brokers, topic := testenv.Kafka(t, 2)
+	brokers, topic := testkit.Topic(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for p, n := range map[int]int{0: 3, 1: 2} {
+	// A new topic's partitions may not have their leader yet: retry.
+	write := func(p int, v string) error {
 		conn, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
+		defer conn.Close()
+		_, err = conn.WriteMessages(kafka.Message{Value: []byte(v)})
+		return err
+	}
+	for p, n := range map[int]int{0: 3, 1: 2} {
 		for i := range n {
-			if _, err := conn.WriteMessages(kafka.Message{Value: []byte(fmt.Sprint(i))}); err != nil {
-				t.Fatal(err)
+			for err := write(p, fmt.Sprint(i)); err != nil; err = write(p, fmt.Sprint(i)) {
+				if ctx.Err() != nil {
+					t.Fatalf("write to partition %d: %v", p, err)
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 		}
-		conn.Close()
 	}
 	transport := &kafka.Transport{}
 	defer transport.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
 	applied := map[int]int64{}
-	lag := &Lag{Client: client, Topic: topic, Group: testenv.Name("fanout-test"), Log: quiet,
+	lag := &kafkax.Lag{Client: client, Topic: topic, Group: topic + "-group", Log: slog.New(slog.DiscardHandler),
 		Next: func() map[int]int64 {
 			next := map[int]int64{}
 			for p, o := range applied {

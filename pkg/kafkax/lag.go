@@ -1,4 +1,4 @@
-package consumer
+package kafkax
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // Lag reports kafka_consumer_lag{group, partition}: per partition of the
-// topic, its high watermark minus the next offset the fanout will apply.
+// topic, its high watermark minus the next offset the group will apply.
 // kafka-go's reader keeps one lag figure for all of a group's partitions,
 // so Lag asks the broker instead, at each scrape: the partitions
 // (Metadata), their first and high offsets (ListOffsets) and the group's
@@ -28,7 +28,9 @@ type Lag struct {
 	Client *kafka.Client
 	Topic  string
 	Group  string
-	// Next is, per partition, the offset after what this instance applied.
+	// Next is, per partition, the offset after what this instance applied,
+	// when it runs ahead of the group's commits (fanout commits every
+	// KAFKA_COMMIT_INTERVAL); nil when the committed offsets are current.
 	Next func() map[int]int64
 	Log  *slog.Logger
 }
@@ -36,7 +38,7 @@ type Lag struct {
 // Register reports the lag at each collection of the global meter
 // provider; the returned function stops it.
 func (l *Lag) Register() (func(), error) {
-	m := otel.Meter(scope)
+	m := otel.Meter("github.com/campaign-live/campaign-live/pkg/kafkax")
 	gauge, err := m.Int64ObservableGauge("kafka_consumer_lag",
 		metric.WithDescription("Records in the partition not yet applied by the group."))
 	if err != nil {
@@ -99,7 +101,10 @@ func (l *Lag) Read(ctx context.Context) (map[int]int64, error) {
 	if committed.Error != nil {
 		return nil, fmt.Errorf("fetch committed offsets: %w", committed.Error)
 	}
-	next := l.Next()
+	next := map[int]int64{}
+	if l.Next != nil {
+		next = l.Next()
+	}
 	for _, c := range committed.Topics[l.Topic] {
 		if c.Error == nil && c.CommittedOffset >= 0 {
 			next[c.Partition] = max(next[c.Partition], c.CommittedOffset)
