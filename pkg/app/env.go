@@ -66,6 +66,20 @@ func (e *Env) Int(key string, def, min, max int) int {
 	return n
 }
 
+// Bool returns the variable as a boolean ("true", "false", "1", "0"), or def.
+func (e *Env) Bool(key string, def bool) bool {
+	v, ok := e.get(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(key, v, "want true or false")
+		return def
+	}
+	return b
+}
+
 // Duration returns the variable as a positive duration ("250ms", "5s"), or def.
 func (e *Env) Duration(key string, def time.Duration) time.Duration {
 	v, ok := e.get(key)

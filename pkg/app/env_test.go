@@ -35,3 +35,16 @@ func TestEnvReportsEveryBadVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvBool(t *testing.T) {
+	e := NewEnvFrom(map[string]string{"ON": "true", "OFF": "0", "BAD": "maybe"})
+	if !e.Bool("ON", false) || e.Bool("OFF", true) || !e.Bool("UNSET", true) {
+		t.Error("Bool misread a set or unset variable")
+	}
+	if e.Bool("BAD", false) {
+		t.Error("Bool(BAD) is not its default")
+	}
+	if err := e.Err(); err == nil || !strings.Contains(err.Error(), "BAD=") {
+		t.Errorf("Err() = %v, want BAD named", err)
+	}
+}

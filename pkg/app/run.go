@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -119,6 +120,18 @@ func NewOps(checks map[string]Check, draining func() bool) *OpsHandler {
 
 // Handle adds a handler, such as /metrics.
 func (o *OpsHandler) Handle(pattern string, h http.Handler) { o.mux.Handle(pattern, h) }
+
+// HandlePprof serves net/http/pprof's profiles under /debug/pprof/. The
+// ops port listens on loopback locally and is not exposed outside the
+// cluster; OPS_PPROF=false leaves them out.
+func (o *OpsHandler) HandlePprof() {
+	o.mux.Handle("GET /debug/pprof/", http.HandlerFunc(pprof.Index))
+	o.mux.Handle("GET /debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	o.mux.Handle("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	o.mux.Handle("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	o.mux.Handle("POST /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	o.mux.Handle("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+}
 
 func (o *OpsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { o.mux.ServeHTTP(w, r) }
 

@@ -86,6 +86,7 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 		perUser = rateVar(env, "RATE_WRITES_PER_USER", "120/1m")
 		grace   = env.Duration("SHUTDOWN_TIMEOUT", 20*time.Second)
 		poll    = env.Duration("OUTBOX_POLL", time.Second)
+		pprof   = env.Bool("OPS_PPROF", true)
 		batch   = env.Int("OUTBOX_BATCH", 256, 1, 10000)
 		group   = env.String("KAFKA_GROUP", s.Name)
 		wait    = env.Duration("REPLICA_WAIT", 2*time.Second)
@@ -145,6 +146,9 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	}
 	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
 	ops.Handle("GET /metrics", tel.Metrics)
+	if pprof {
+		ops.HandlePprof()
+	}
 
 	g := app.NewGroup(ctx)
 	if consumes {

@@ -29,6 +29,7 @@ type config struct {
 	GRPCAddr       string
 	HTTPAddr       string
 	OpsAddr        string
+	Pprof          bool // OPS_PPROF: /debug/pprof/ on the ops listener
 	GatewayQueue   int
 	GatewayStall   time.Duration
 	AuthSecret     string
@@ -54,6 +55,7 @@ func loadConfig(env *app.Env) (config, error) {
 		GRPCAddr:       env.String("GRPC_ADDR", "127.0.0.1:8203"),
 		HTTPAddr:       env.String("HTTP_ADDR", "127.0.0.1:8103"),
 		OpsAddr:        env.String("OPS_ADDR", "127.0.0.1:9103"),
+		Pprof:          env.Bool("OPS_PPROF", true),
 		GatewayQueue:   env.Int("GATEWAY_QUEUE", 4096, 16, 1<<20),
 		GatewayStall:   env.Duration("GATEWAY_STALL_TIMEOUT", 10*time.Second),
 		// Optional: with it, owners may read their private campaigns over

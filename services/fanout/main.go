@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -99,7 +97,9 @@ func run(ctx context.Context, log *slog.Logger) error {
 	defer stopHubMetrics()
 	ops := app.NewOps(map[string]app.Check{"postgres": pool.Ping}, nil)
 	ops.Handle("GET /metrics", tel.Metrics)
-	handlePprof(ops)
+	if cfg.Pprof {
+		ops.HandlePprof()
+	}
 
 	g := app.NewGroup(ctx)
 	flushed := make(chan struct{})
@@ -136,15 +136,4 @@ func run(ctx context.Context, log *slog.Logger) error {
 	err = g.Wait()
 	log.Info("fanout stopped")
 	return err
-}
-
-// handlePprof serves net/http/pprof's profiles on the ops port, which is
-// not exposed outside the cluster.
-func handlePprof(ops *app.OpsHandler) {
-	ops.Handle("GET /debug/pprof/", http.HandlerFunc(pprof.Index))
-	ops.Handle("GET /debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
-	ops.Handle("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
-	ops.Handle("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-	ops.Handle("POST /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-	ops.Handle("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 }

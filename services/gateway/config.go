@@ -61,7 +61,7 @@ func loadConfig(env *app.Env) (config, error) {
 		RefusedFrames:    rateVar(env, "WS_REFUSED_FRAMES", "10/1m"),
 		ConnectsPerIP:    rateVar(env, "WS_CONNECTS_PER_IP", "60/1m"),
 		SocketsPerIP:     env.Int("WS_MAX_SOCKETS_PER_IP", 200, 0, 1<<30),
-		Pprof:            boolVar(env, "OPS_PPROF", true),
+		Pprof:            env.Bool("OPS_PPROF", true),
 	}
 	c.Auth = auth.Config{
 		Secret:   c.JWTSecret,
@@ -92,12 +92,6 @@ func rateVar(env *app.Env, key, def string) limit.Rate {
 	var r limit.Rate
 	env.Parsed(key, def, func(v string) (err error) { r, err = limit.ParseRate(v); return err })
 	return r
-}
-
-func boolVar(env *app.Env, key string, def bool) bool {
-	b := def
-	env.Parsed(key, strconv.FormatBool(def), func(v string) (err error) { b, err = strconv.ParseBool(v); return err })
-	return b
 }
 
 func checkAddr(key, addr string) error {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -56,11 +55,7 @@ func serve(ctx context.Context, log *slog.Logger, cfg config, wsLn, opsLn net.Li
 	ops := app.NewOps(map[string]app.Check{"fanout": link.Check}, draining.Load)
 	ops.Handle("GET /metrics", metrics)
 	if cfg.Pprof {
-		ops.Handle("/debug/pprof/", http.HandlerFunc(pprof.Index))
-		ops.Handle("/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
-		ops.Handle("/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
-		ops.Handle("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
-		ops.Handle("/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+		ops.HandlePprof()
 	}
 
 	g := app.NewGroup(ctx)
