@@ -64,21 +64,7 @@ func BenchmarkDeliver(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("subs=%d/queue", n), func(b *testing.B) {
 			h := New(nil, slog.New(slog.DiscardHandler))
-			stop := make(chan struct{})
-			defer close(stop)
-			for range n {
-				s := &queueSub{q: make(chan *Frame, 256)}
-				h.Attach(1, s)
-				go func() {
-					for {
-						select {
-						case <-s.q:
-						case <-stop:
-							return
-						}
-					}
-				}()
-			}
+			attachDrained(b, h, n)
 			b.ReportAllocs()
 			var off int64
 			for b.Loop() {
@@ -128,21 +114,7 @@ func BenchmarkDeliverTraced(b *testing.B) {
 	for _, n := range []int{1, 2000} {
 		b.Run(fmt.Sprintf("subs=%d/queue", n), func(b *testing.B) {
 			h := New(nil, slog.New(slog.DiscardHandler))
-			stop := make(chan struct{})
-			defer close(stop)
-			for range n {
-				s := &queueSub{q: make(chan *Frame, 256)}
-				h.Attach(1, s)
-				go func() {
-					for {
-						select {
-						case <-s.q:
-						case <-stop:
-							return
-						}
-					}
-				}()
-			}
+			attachDrained(b, h, n)
 			b.ReportAllocs()
 			var off int64
 			for b.Loop() {
@@ -152,5 +124,25 @@ func BenchmarkDeliverTraced(b *testing.B) {
 				h.Deliver(0, d)
 			}
 		})
+	}
+}
+
+// attachDrained attaches n subscribers to campaign 1 whose queues a
+// goroutine each drains, as sockets' writers would, until b ends.
+func attachDrained(b *testing.B, h *Hub, n int) {
+	stop := make(chan struct{})
+	b.Cleanup(func() { close(stop) })
+	for range n {
+		s := &queueSub{q: make(chan *Frame, 256)}
+		h.Attach(1, s)
+		go func() {
+			for {
+				select {
+				case <-s.q:
+				case <-stop:
+					return
+				}
+			}
+		}()
 	}
 }
