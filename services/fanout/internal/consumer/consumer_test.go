@@ -181,6 +181,14 @@ func run(t *testing.T, msgs []kafka.Message, views *fakeViews) string {
 	r := newReader(j, msgs...)
 	c := New(r, views, fakeHub{j: j}, Config{Epoch: 7, MaxBatch: 1}, quiet)
 	c.retryMax = time.Millisecond
+	runUntilFinished(t, c, r, j)
+	return j.String()
+}
+
+// runUntilFinished runs c until r has handed out and seen committed every
+// record, then stops it, which must end Run without an error.
+func runUntilFinished(t *testing.T, c *Consumer, r *fakeReader, j *journal) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(ctx) }()
@@ -193,7 +201,6 @@ func run(t *testing.T, msgs []kafka.Message, views *fakeViews) string {
 	if err := <-errc; err != nil {
 		t.Fatalf("Run = %v, want nil after cancel", err)
 	}
-	return j.String()
 }
 
 func TestOrderOfEffects(t *testing.T) {

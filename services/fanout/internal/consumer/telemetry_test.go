@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
@@ -56,18 +55,7 @@ func TestConsumerSpans(t *testing.T) {
 	r := newReader(j, good, bad)
 	hub := fakeHub{j: j, got: make(chan *campaignv1.Delivery, 1)}
 	c := New(r, &fakeViews{j: j}, hub, Config{Epoch: 7, Group: "fanout", MaxBatch: 16}, quiet)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	select {
-	case <-r.finished:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the records were not handled:\n%s", j)
-	}
-	cancel()
-	if err := <-errc; err != nil {
-		t.Fatalf("Run = %v", err)
-	}
+	runUntilFinished(t, c, r, j)
 	d := <-hub.got
 
 	spans := map[int64]tracetest.SpanStub{}
