@@ -40,6 +40,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 )
@@ -106,27 +107,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 	unregister := registerLag(c.cfg)
 	defer unregister()
 
-	fetched := make(chan kafka.Message, maxBatch)
+	queue := make(chan kafkax.Fetched, maxBatch)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go c.fetch(ctx, r, fetched)
+	go func() { _ = kafkax.FetchInto(ctx, r, queue, 5*time.Second, c.cfg.Log) }()
+	fetched := make([]kafkax.Fetched, 0, maxBatch)
 	batch := make([]kafka.Message, 0, maxBatch)
 	for {
-		batch = batch[:0]
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-fetched:
-			batch = append(batch, m)
+		var ok bool
+		if fetched, ok = kafkax.Collect(ctx, queue, fetched[:0], maxBatch); !ok {
+			return nil // ctx ended (the queue is never closed)
 		}
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case m := <-fetched:
-				batch = append(batch, m)
-			default:
-				break more
-			}
+		batch = batch[:0]
+		for _, f := range fetched {
+			batch = append(batch, f.Message)
 		}
 		if err := c.applyWithRetry(ctx, batch); err != nil {
 			return nil // only ctx ends the retries
@@ -138,36 +132,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 			// The database holds the truth; a lost Kafka commit only means
 			// a harmless redelivery.
 			c.cfg.Log.Warn("commit offsets", "records", len(batch), "err", err)
-		}
-	}
-}
-
-// fetch reads records into out until ctx ends.
-func (c *Consumer) fetch(ctx context.Context, r *kafka.Reader, out chan<- kafka.Message) {
-	backoff := 100 * time.Millisecond
-	for {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			// A broker restart or a rebalance ends a fetch; the reader
-			// reconnects by itself, so wait and fetch again rather than
-			// take the service down with the broker.
-			c.cfg.Log.Warn("fetch", "topic", c.cfg.Topic, "err", err, "retry_in", backoff.String())
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
-			continue
-		}
-		backoff = 100 * time.Millisecond
-		select {
-		case out <- m:
-		case <-ctx.Done():
-			return
 		}
 	}
 }

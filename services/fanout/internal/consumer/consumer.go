@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/telemetry"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/view"
@@ -86,10 +86,10 @@ func New(r Reader, views Views, hub Publisher, cfg Config, log *slog.Logger) *Co
 // only when the reader is closed or a commit fails.
 func (c *Consumer) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	queue := make(chan fetched, c.maxBatch)
+	queue := make(chan kafkax.Fetched, c.maxBatch)
 	var fetchErr error
 	go func() {
-		fetchErr = c.fetch(ctx, queue)
+		fetchErr = kafkax.FetchInto(ctx, c.reader, queue, c.retryMax, c.log)
 		close(queue)
 	}()
 	defer func() {
@@ -97,10 +97,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		for range queue { // wait for the fetcher: records it fetched are never committed
 		}
 	}()
-	batch := make([]fetched, 0, c.maxBatch)
+	batch := make([]kafkax.Fetched, 0, c.maxBatch)
 	for {
 		var ok bool
-		batch, ok = c.collect(ctx, queue, batch[:0])
+		batch, ok = kafkax.Collect(ctx, queue, batch[:0], c.maxBatch)
 		if !ok {
 			if ctx.Err() != nil {
 				return nil
@@ -114,72 +114,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// fetched is a record and when the reader returned it.
-type fetched struct {
-	kafka.Message
-	at time.Time
-}
-
-// fetch moves records from the reader to out until ctx ends or the reader
-// is closed (then it returns an error).
-func (c *Consumer) fetch(ctx context.Context, out chan<- fetched) error {
-	wait := 100 * time.Millisecond
-	for {
-		m, err := c.reader.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("fetch: reader closed: %w", err)
-			}
-			// The reader heals by itself (the broker restarting, the group
-			// coordinator moving); it only reports each failed attempt.
-			c.log.Warn("fetch failed, retrying", "retry_in", wait.String(), "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(wait):
-			}
-			wait = min(2*wait, c.retryMax)
-			continue
-		}
-		wait = 100 * time.Millisecond
-		select {
-		case out <- fetched{m, time.Now()}:
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-// collect appends to batch the next fetched record, waiting for it, and
-// then every record already fetched, up to MaxBatch. It reports false when
-// ctx ended or the fetcher stopped before a record came.
-func (c *Consumer) collect(ctx context.Context, queue <-chan fetched, batch []fetched) ([]fetched, bool) {
-	select {
-	case m, ok := <-queue:
-		if !ok {
-			return batch, false
-		}
-		batch = append(batch, m)
-	case <-ctx.Done():
-		return batch, false
-	}
-	for len(batch) < c.maxBatch {
-		select {
-		case m, ok := <-queue:
-			if !ok {
-				return batch, true // the next collect reports the end
-			}
-			batch = append(batch, m)
-		default:
-			return batch, true
-		}
-	}
-	return batch, true
 }
 
 // taken is one record of a batch on its way through.
@@ -200,7 +134,7 @@ func (t *taken) end(err error) {
 // error or a failed commit: every other failure is retried or, for a
 // record that can never apply, logged and skipped so it cannot wedge its
 // partition.
-func (c *Consumer) handle(ctx context.Context, msgs []fetched) error {
+func (c *Consumer) handle(ctx context.Context, msgs []kafkax.Fetched) error {
 	items := make([]taken, len(msgs))
 	recs := make([]view.Record, 0, len(msgs))
 	defer func() {
@@ -265,7 +199,7 @@ func (c *Consumer) handle(ctx context.Context, msgs []fetched) error {
 				return err
 			}
 			if !res.Duplicate {
-				c.metrics.published(ctx, res.Delivery.OccurredAt, m.at)
+				c.metrics.published(ctx, res.Delivery.OccurredAt, m.At)
 			}
 		}
 		it.end(nil)
