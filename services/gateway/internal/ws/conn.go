@@ -192,18 +192,7 @@ func perSecond(r limit.Rate) rate.Limit {
 // the last one written and false when the socket is done.
 func (c *conn) writeOpening(opening []*hub.Frame, from cursor.Position) (cursor.Position, bool) {
 	last := from
-	if c.cork != nil {
-		c.cork.cork()
-	}
-	ok := true
-	for _, f := range opening {
-		if ok = c.write(f, &last); !ok {
-			break
-		}
-	}
-	if c.cork != nil {
-		ok = c.uncork(ok)
-	}
+	ok := c.writeQueued(opening, &last)
 	return last, ok
 }
 
@@ -231,7 +220,8 @@ func (c *conn) writeLoop(last cursor.Position) {
 	}
 }
 
-// writeQueued writes a batch taken from the queue with as few write(2)s
+// writeQueued writes a batch (taken from the queue, or the opening frames)
+// with as few write(2)s
 // as its size allows (see corkConn). A socket that keeps up takes one
 // frame at a time and writes it alone, as before.
 func (c *conn) writeQueued(batch []*hub.Frame, last *cursor.Position) bool {
