@@ -19,6 +19,7 @@ import (
 	"github.com/campaign-live/campaign-live/pkg/auth"
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/telemetry"
+	"github.com/campaign-live/campaign-live/pkg/testkit/slowloris"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
 )
 
@@ -201,37 +202,8 @@ func TestSlowlorisHandshakeIsCut(t *testing.T) {
 		t.Fatalf("first frame %s, want campaign_data", first)
 	}
 
-	slow, err := net.Dial("tcp", g.ws)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	if _, err := slow.Write([]byte("GET /ws/campaign/9/ HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		// One byte of a header every 50ms, never the blank line that ends
-		// the headers.
-		for _, b := range []byte(strings.Repeat("X-Slow: still coming\r\n", 100)) {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			if _, err := slow.Write([]byte{b}); err != nil {
-				return
-			}
-		}
-	}()
-	_ = slow.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard, far past the timeout
-	got, err := io.ReadAll(slow)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the trickling handshake was still open after 30s (read %q)", got)
-	}
-	if strings.Contains(string(got), "101") {
+	got := slowloris.Handshake(t, g.ws, "/ws/campaign/9/", 50*time.Millisecond, 30*time.Second)
+	if strings.Contains(got, "101") {
 		t.Fatalf("the trickling handshake was upgraded: %q", got)
 	}
 

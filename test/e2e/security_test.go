@@ -5,8 +5,6 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/campaign-live/campaign-live/pkg/testkit/slowloris"
 )
 
 // dialRaw dials a campaign's socket with the given origin and query,
@@ -310,36 +310,8 @@ func TestSlowlorisHandshakeCut(t *testing.T) {
 	w := watch(t, c.ID, "")
 	w.next() // campaign_data
 
-	slow, err := net.Dial("tcp", gatewayAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
-	if _, err := fmt.Fprintf(slow, "GET /ws/campaign/%d/ HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n", c.ID, gatewayAddr()); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		// A byte of a header every 200ms, never the blank line.
-		for _, b := range []byte(strings.Repeat("X-Slow: still coming\r\n", 100)) {
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			if _, err := slow.Write([]byte{b}); err != nil {
-				return
-			}
-		}
-	}()
-	_ = slow.SetReadDeadline(time.Now().Add(90 * time.Second)) // a hang guard, far past the timeout
-	got, err := io.ReadAll(slow)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the trickling handshake was still open after 90s (read %q)", got)
-	}
-	if strings.Contains(string(got), " 101 ") {
+	got := slowloris.Handshake(t, gatewayAddr(), fmt.Sprintf("/ws/campaign/%d/", c.ID), 200*time.Millisecond, 90*time.Second)
+	if strings.Contains(got, " 101 ") {
 		t.Fatalf("the trickling handshake was upgraded: %q", got)
 	}
 
