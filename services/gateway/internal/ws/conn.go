@@ -280,12 +280,14 @@ func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
 		c.shut(websocket.ClosePolicyViolation, "too many refused messages")
 		return false
 	}
+	// Counted before the write: once a client has read a frame, the
+	// metrics show it (a write that fails ends the socket, one frame over).
+	c.m.wrote(f)
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	if err := c.ws.WritePreparedMessage(f.Msg); err != nil {
 		c.shut(0, "") // a failed write leaves nothing to send a close frame on
 		return false
 	}
-	c.m.wrote(f)
 	if f.Kind == hub.Event || f.Kind == hub.Snapshot {
 		*last = f.Pos
 	}
