@@ -38,6 +38,21 @@ both() {
   return "$rc"
 }
 
+# reserve_ports keeps the stack's ports out of the kernel's ephemeral range
+# (32768-60999 here): 55432, 59092 and 59093 lie inside it, and a machine
+# busy with outgoing loopback connections (the load tool, the socket
+# benchmarks) can hand one to a client socket just before the server binds
+# it ("Address already in use"; seen once in CI). Best effort: it needs root
+# and a writable /proc/sys; without them nothing changes.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur want
+  [[ -w $f ]] || return 0
+  cur="$(<"$f")"
+  want="$PG_PORT,$KAFKA_PORT,${KAFKA_CONTROLLER_PORT:-59093}"
+  [[ -n $cur ]] && want="$cur,$want"
+  echo "$want" >"$f" 2>/dev/null || log "could not reserve ports $want (continuing)"
+}
+
 write_env() {
   local tmp svc
   # A unique temp file: two "up"s may finish at the same moment.
@@ -58,6 +73,7 @@ write_env() {
 case "${1:-}" in
   up)
     "$REPO_ROOT/scripts/deps.sh"
+    reserve_ports
     both up || die "the stack did not come up (logs in $LOG_DIR)"
     write_env
     log "up; connection settings in $ENV_FILE"
