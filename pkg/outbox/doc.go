@@ -1,5 +1,6 @@
 // Package outbox implements the transactional outbox every writing service
-// uses: Enqueue adds an event in the caller's transaction, and a Relay
+// uses: Write and WriteOne write a service's row and its event together,
+// Enqueue adds an event in a transaction of the caller's, and a Relay
 // publishes committed events to Kafka.
 //
 // # Guarantees
@@ -15,8 +16,9 @@
 // Every replica of a service runs a Relay, but only the one holding the
 // service's Postgres advisory lock publishes; the others wait to take over.
 // The lock is held by a dedicated connection that also LISTENs on the
-// `outbox` channel: Enqueue's NOTIFY (delivered at commit) wakes the leader,
-// and a poll interval bounds the wait if a notification is lost. If that
+// `outbox` channel: a NOTIFY sent after each write's commit (notify.go)
+// wakes the leader, and a poll interval bounds the wait if a notification is
+// lost. If that
 // connection dies the lock is gone too, and the relay stops publishing before
 // trying to lead again.
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,21 +32,73 @@ func Migrations() pgdb.Migrations {
 
 const channel = "outbox"
 
-// Enqueue adds e to the outbox in tx. It is published after tx commits.
+// Enqueue adds e to the outbox in tx, and a notification that wakes the
+// relay when tx commits. It is for events written inside another's
+// transaction (a consumer's); Write and WriteOne, which commit themselves,
+// wake the relay after their commit instead (see notify.go).
 func Enqueue(ctx context.Context, tx pgx.Tx, e *campaignv1.Event, traceparent string) error {
-	payload, err := event.Marshal(e)
-	if err != nil {
+	if err := insert(ctx, tx, e, traceparent); err != nil {
 		return err
-	}
-	if _, err := tx.Exec(ctx,
-		`INSERT INTO outbox (campaign_id, event_id, event_type, payload, traceparent) VALUES ($1, $2, $3, $4, $5)`,
-		e.GetCampaignId(), e.GetId(), e.GetType(), payload, traceparent); err != nil {
-		return fmt.Errorf("insert outbox row: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
 		return fmt.Errorf("notify outbox: %w", err)
 	}
 	return nil
+}
+
+func insert(ctx context.Context, tx pgx.Tx, e *campaignv1.Event, traceparent string) error {
+	r, err := newRow(e, traceparent)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx,
+		`INSERT INTO outbox (campaign_id, event_id, event_type, payload, traceparent) VALUES ($1, $2, $3, $4, $5)`,
+		r...); err != nil {
+		return fmt.Errorf("insert outbox row: %w", err)
+	}
+	return nil
+}
+
+// newRow is e's outbox row: campaign_id, event_id, event_type, payload,
+// traceparent.
+func newRow(e *campaignv1.Event, traceparent string) ([]any, error) {
+	payload, err := event.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return []any{e.GetCampaignId(), e.GetId(), e.GetType(), payload, traceparent}, nil
+}
+
+// WriteOne runs insert, one INSERT … RETURNING statement of the caller's
+// with the placeholders $1…$len(args), and enqueues e if and only if it
+// inserted a row, all in one statement: one round trip and one implicit
+// transaction where Write takes four (BEGIN, the row, the outbox row,
+// COMMIT). The event must therefore be known before the insert, ids
+// included. It reports whether the row was inserted; when it was not (a
+// WHERE or ON CONFLICT DO NOTHING of insert's), nothing is enqueued.
+func WriteOne(ctx context.Context, pool *pgxpool.Pool, insert string, args []any, e *campaignv1.Event) (inserted bool, err error) {
+	r, err := newRow(e, traceparent(ctx))
+	if err != nil {
+		return false, err
+	}
+	n := len(args)
+	// A data-modifying WITH runs to completion whatever the outer query
+	// reads; the outbox row is inserted only for a row insert returned.
+	sql := fmt.Sprintf(`WITH written AS (%s),
+		queued AS (
+			INSERT INTO outbox (campaign_id, event_id, event_type, payload, traceparent)
+			SELECT $%d, $%d, $%d, $%d, $%d FROM (SELECT 1 FROM written LIMIT 1) w
+			RETURNING id)
+		SELECT count(*) FROM queued`,
+		insert, n+1, n+2, n+3, n+4, n+5)
+	var count int
+	if err := pool.QueryRow(ctx, sql, slices.Concat(args, r)...).Scan(&count); err != nil {
+		return false, fmt.Errorf("write with outbox row: %w", err)
+	}
+	if count == 1 {
+		wake(pool)
+	}
+	return count == 1, nil
 }
 
 // Publisher writes messages and returns once the broker acknowledged them.
@@ -252,18 +305,24 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 // same transaction: the rows fn writes and their events commit together or
 // not at all.
 func Write(ctx context.Context, pool *pgxpool.Pool, fn func(tx pgx.Tx) ([]*campaignv1.Event, error)) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	queued := false
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		events, err := fn(tx)
 		if err != nil {
 			return err
 		}
 		for _, e := range events {
-			if err := Enqueue(ctx, tx, e, traceparent(ctx)); err != nil {
+			if err := insert(ctx, tx, e, traceparent(ctx)); err != nil {
 				return err
 			}
 		}
+		queued = len(events) > 0
 		return nil
 	})
+	if err == nil && queued {
+		wake(pool)
+	}
+	return err
 }
 
 func traceparent(ctx context.Context) string { return telemetry.Traceparent(ctx) }

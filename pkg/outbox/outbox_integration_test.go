@@ -174,3 +174,67 @@ func TestRelayKeepsRowsUntilAcknowledged(t *testing.T) {
 		t.Fatal("the publisher never failed; the test proves nothing")
 	}
 }
+
+// TestWriteOne: the caller's row and its event are written together, with a
+// notification that wakes the relay; when the caller's insert inserts
+// nothing, no event is queued and nothing is published.
+func TestWriteOne(t *testing.T) {
+	ctx := context.Background()
+	pool, _ := testkit.DB(t, outbox.Migrations())
+	if _, err := pool.Exec(ctx, `CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	listener, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Release()
+	if _, err := listener.Exec(ctx, "LISTEN outbox"); err != nil {
+		t.Fatal(err)
+	}
+	const insert = `INSERT INTO notes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`
+	write := func(id int64, body string) (*campaignv1.Event, bool) {
+		t.Helper()
+		e, err := event.New("test", 5, time.Now(), &campaignv1.Comment{Id: id, CampaignId: 5, Content: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inserted, err := outbox.WriteOne(ctx, pool, insert, []any{id, body}, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e, inserted
+	}
+
+	first, inserted := write(1, "first")
+	if !inserted {
+		t.Fatal("the first note was not inserted")
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := listener.Conn().WaitForNotification(wctx); err != nil {
+		t.Fatalf("no notification for the relay: %v", err)
+	}
+	if _, inserted := write(1, "again"); inserted {
+		t.Fatal("a conflicting note reported inserted")
+	}
+
+	var notes, events int
+	var eventID string
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM notes), (SELECT count(*) FROM outbox), (SELECT max(event_id::text) FROM outbox)`).
+		Scan(&notes, &events, &eventID); err != nil {
+		t.Fatal(err)
+	}
+	if notes != 1 || events != 1 || eventID != first.GetId() {
+		t.Fatalf("%d notes and %d events (%s), want 1 and the first note's event %s", notes, events, eventID, first.GetId())
+	}
+
+	brokers, topic := testkit.Topic(t, 1)
+	writer := kafkax.NewWriter(brokers, topic, 16)
+	defer writer.Close()
+	runRelay(t, &outbox.Relay{Pool: pool, Publisher: writer, Name: "test", Log: slog.New(slog.DiscardHandler), Batch: 16, Poll: 50 * time.Millisecond})
+	msgs := readAll(t, brokers, topic, 1)
+	if e, _ := event.Unmarshal(msgs[0].Value); e.GetId() != first.GetId() || e.GetComment().GetContent() != "first" {
+		t.Fatalf("published %v, want the first note's event", e)
+	}
+}
