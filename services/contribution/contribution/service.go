@@ -2,6 +2,7 @@ package contribution
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/campaign-live/campaign-live/pkg/auth"
@@ -62,10 +63,20 @@ type Campaigns interface {
 
 // Store is the persistence the service needs.
 type Store interface {
-	// CreateContribution inserts c, unless the user's idempotency key
-	// already names a contribution: then it returns that one, replayed.
+	// CreateContribution inserts c if the campaign replica has a campaign
+	// campaignID that admits it (see service.admit), else returns
+	// errNotAdmitted; but if the user's idempotency key already names a
+	// contribution, it inserts nothing and returns that one, replayed.
 	CreateContribution(ctx context.Context, by auth.User, campaignID int64, c NewContribution) (_ event.ContributionData, replayed bool, _ error)
 }
+
+// errNotAdmitted is the store's refusal when the replica has no campaign
+// that takes the contribution; admit says why.
+var errNotAdmitted = errors.New("no campaign in the replica admits the contribution")
+
+// errCampaignChanged answers the rare request whose campaign changed between
+// the store's refusal and admit's reading.
+var errCampaignChanged = problem.New(problem.Conflict, "the campaign changed during the request; retry it")
 
 type service struct {
 	store     Store
@@ -77,23 +88,43 @@ func NewService(store Store, campaigns Campaigns) Service {
 	return &service{store: store, campaigns: campaigns}
 }
 
+// Contribute writes first: the store's one statement checks the campaign in
+// the replica as it inserts, so a contribution to a known campaign costs one
+// round trip. Only a refusal reads the campaign, to say why, or to write
+// once more if the campaign has just arrived in the replica.
 func (s *service) Contribute(ctx context.Context, by auth.User, campaignID int64, n NewContribution) (event.ContributionData, bool, error) {
 	if err := n.Validate(); err != nil {
 		return event.ContributionData{}, false, err
 	}
-	c, err := s.campaigns.Campaign(ctx, campaignID)
-	if err != nil {
-		return event.ContributionData{}, false, err
-	}
-	if c.Private && c.Owner.ID != by.ID {
-		return event.ContributionData{}, false, replica.ErrCampaignNotFound
-	}
-	if n.Currency != c.Currency {
-		return event.ContributionData{}, false, problem.InvalidField("currency", "must be the campaign's currency, "+c.Currency)
-	}
 	got, replayed, err := s.store.CreateContribution(ctx, by, campaignID, n)
+	if errors.Is(err, errNotAdmitted) {
+		if err := s.admit(ctx, by, campaignID, n); err != nil {
+			return event.ContributionData{}, false, err
+		}
+		got, replayed, err = s.store.CreateContribution(ctx, by, campaignID, n)
+		if errors.Is(err, errNotAdmitted) {
+			err = errCampaignChanged
+		}
+	}
 	if err == nil && replayed && (got.Campaign != campaignID || got.Amount != n.Amount || got.Currency != n.Currency) {
 		return event.ContributionData{}, false, ErrKeyReused
 	}
 	return got, replayed, err
+}
+
+// admit applies the rules the store checks, with their reasons: the campaign
+// exists (a lookup waits for one newer than the replica), it is not another
+// user's private campaign, and it takes the contribution's currency.
+func (s *service) admit(ctx context.Context, by auth.User, campaignID int64, n NewContribution) error {
+	c, err := s.campaigns.Campaign(ctx, campaignID)
+	if err != nil {
+		return err
+	}
+	if c.Private && c.Owner.ID != by.ID {
+		return replica.ErrCampaignNotFound
+	}
+	if n.Currency != c.Currency {
+		return problem.InvalidField("currency", "must be the campaign's currency, "+c.Currency)
+	}
+	return nil
 }

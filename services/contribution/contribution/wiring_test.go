@@ -92,6 +92,19 @@ func testContribute(t *testing.T, contract *testkit.Contract) {
 	if status, p := post("/api/campaigns/43/contributions", owner, `{"amount":"5","currency":"EUR"}`); status != 201 {
 		t.Fatalf("owner contributes to a private campaign: %d %v", status, p)
 	}
+
+	// A campaign the replica learns of while the request waits for it.
+	arrived := make(chan struct{})
+	go func() {
+		defer close(arrived)
+		time.Sleep(30 * time.Millisecond)
+		testkit.SeedCampaign(t, pool, &campaignv1.Campaign{Id: 60, Currency: "USD", Owner: &campaignv1.User{Id: 1, Username: "owner"}})
+	}()
+	status, p := post("/api/campaigns/60/contributions", grace, `{"amount":"2","currency":"USD"}`)
+	<-arrived
+	if status != 201 || p["campaign"] != 60.0 {
+		t.Fatalf("contribute to a campaign arriving in the replica: %d %v, want 201", status, p)
+	}
 }
 
 // testIdempotencyKey: a retried request with the same key gets the first
