@@ -127,7 +127,7 @@ func cpuModel() string {
 }
 
 // watched are the processes whose cost a run reports, by pid file name.
-var watched = []string{"gateway", "fanout", "devedge", "contribution"}
+var watched = []string{"gateway", "fanout", "devedge", "contribution", "content", "comment", "milestone"}
 
 // mark is a reading of every watched process and the machine at one moment.
 type mark struct {
@@ -245,15 +245,21 @@ func (m *monitor) sampleLag() {
 		if err != nil {
 			continue
 		}
+		// A group's lag is the sum over its partitions
+		// (kafka_consumer_lag{group="g",partition="p"} n).
+		total := map[string]int64{}
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
-			rest, ok := strings.CutPrefix(line, `kafka_consumer_lag{group="`)
+			rest, ok := strings.CutPrefix(sc.Text(), `kafka_consumer_lag{group="`)
 			if !ok {
 				continue
 			}
-			group, val, ok := strings.Cut(rest, `"} `)
+			group, rest, ok := strings.Cut(rest, `"`)
+			if !ok {
+				continue
+			}
+			_, val, ok := strings.Cut(rest, "} ")
 			if !ok {
 				continue
 			}
@@ -261,11 +267,14 @@ func (m *monitor) sampleLag() {
 			if err != nil {
 				continue
 			}
-			m.mu.Lock()
-			m.lagPeak[group] = max(m.lagPeak[group], int64(f))
-			m.mu.Unlock()
+			total[group] += int64(f)
 		}
 		_ = resp.Body.Close()
+		m.mu.Lock()
+		for group, n := range total {
+			m.lagPeak[group] = max(m.lagPeak[group], n)
+		}
+		m.mu.Unlock()
 	}
 }
 

@@ -155,6 +155,11 @@ func summarizeWorkload(wl string, runs []*Result) WorkloadSummary {
 						add(p+"_cores", pu.Cores)
 					}
 				}
+				var rest float64 // the writing services W2 does not write to, which consume every event
+				for _, p := range []string{"content", "comment", "milestone"} {
+					rest += u.Procs[p].Cores
+				}
+				add("services_cores", rest)
 				add("other_cores", u.OtherCores)
 			}
 			if g, ok := u.Procs["gateway"]; ok {
@@ -241,7 +246,7 @@ func markdown(sum *Summary) string {
 		}
 	}
 	b.WriteString("\nWhere each run's cost went (medians; cores = CPU seconds per second of the write phase, or of the connect phase for W3 and connect; \"others\" is CPU used by processes outside the system under test, i.e. the other work on this machine):\n\n")
-	b.WriteString("| workload | runs | sockets via | sockets | latency p50 / p90 / p99 / max ms | gateway | fanout | devedge | contribution | postgres | kafka | load tool | others | correctness |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| workload | runs | sockets via | sockets | latency p50 / p90 / p99 / max ms | gateway | fanout | devedge | contribution | content + comment + milestone | postgres | kafka | load tool | others | correctness |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range sum.Workloads {
 		lat := "–"
 		if _, ok := w.Metrics["p50_ms"]; ok {
@@ -258,9 +263,9 @@ func markdown(sum *Summary) string {
 		if !w.AllPass {
 			ok = "**" + strings.Join(w.Failures, "; ") + "**"
 		}
-		fmt.Fprintf(&b, "| %s | %d | `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			w.Workload, w.Runs, w.WSURL, commas(int64(w.Sockets)), lat, c("gateway_cores"), c("fanout_cores"), c("devedge_cores"),
-			c("contribution_cores"), c("postgres_cores"), c("java_cores"), c("load_cores"), c("other_cores"), ok)
+			c("contribution_cores"), c("services_cores"), c("postgres_cores"), c("java_cores"), c("load_cores"), c("other_cores"), ok)
 	}
 	var notes []string
 	for _, w := range sum.Workloads {
