@@ -18,6 +18,12 @@ import (
 )
 
 // conn is one browser socket watching one campaign.
+//
+// It has a reader goroutine for its whole life, but a writer only while
+// frames wait (sendQueue): the joining goroutine is the first, and after it
+// each push to an empty queue starts one, which returns when the queue is
+// drained. Keepalive pings go from a timer. The socket ends (end) on the
+// goroutine that finds it shut with no writer.
 type conn struct {
 	ws       *websocket.Conn
 	campaign int64
@@ -25,9 +31,21 @@ type conn struct {
 	cfg      *Config
 	obs      Observer
 	m        *metrics
+	h        *Handler
+	ip       string // the client's, for the per-IP limits
 
 	send *sendQueue // deliveries and replies, drained by the writer
 	cork *corkConn  // the connection under ws; nil in tests that dial without one
+
+	// last is the position of the last event or snapshot written. Only the
+	// writer that has the turn uses it; the queue's lock passes it on.
+	last cursor.Position
+
+	// What the join set up, undone when the socket ends. The join sets
+	// them as the first writer; end reads them after the last.
+	tracked bool
+	sub     *hub.Subscription
+	release func()
 
 	// ctx ends at the first close reason, which stops the writer and any
 	// wait of the join.
@@ -35,20 +53,21 @@ type conn struct {
 	cancel  context.CancelFunc
 	closing atomic.Bool
 
-	mu   sync.Mutex
-	code int // close code to send; 0 when the peer is gone or closed first
-	text string
-	sent bool // the library already sent the close frame (read limit)
+	mu     sync.Mutex
+	code   int // close code to send; 0 when the peer is gone or closed first
+	text   string
+	sent   bool        // the library already sent the close frame (read limit)
+	pinger *time.Timer // keepalive; nil until the opening is written
 
 	readerDone chan struct{}
 }
 
-func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, cfg *Config, obs Observer, m *metrics) *conn {
+func newConn(ws *websocket.Conn, campaignID int64, user *auth.User, h *Handler, ip string) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
 	cork, _ := ws.NetConn().(*corkConn)
 	return &conn{
-		ws: ws, campaign: campaignID, user: user, cfg: cfg, obs: obs, m: m,
-		send: newSendQueue(cfg.SendQueue),
+		ws: ws, campaign: campaignID, user: user, cfg: &h.cfg, obs: h.obs, m: h.m, h: h, ip: ip,
+		send: newSendQueue(h.cfg.SendQueue),
 		cork: cork,
 		ctx:  ctx, cancel: cancel,
 		readerDone: make(chan struct{}),
@@ -63,10 +82,15 @@ func (c *conn) enqueue(f *hub.Frame) {
 	if c.closing.Load() {
 		return
 	}
-	if !c.send.push(f) {
+	ok, start := c.send.push(f)
+	if !ok {
 		if c.shut(websocket.CloseTryAgainLater, "slow consumer") {
 			c.m.slowClient()
 		}
+		return
+	}
+	if start {
+		go c.writeLoop()
 	}
 }
 
@@ -84,16 +108,15 @@ func (c *conn) shutWith(code int, text string, sent bool) bool {
 	c.mu.Unlock()
 	if first {
 		c.cancel()
+		if c.send.close() {
+			// No writer will notice; end must not run here, where the
+			// caller may hold the hub's or the handler's lock.
+			go c.end()
+		}
 		c.obs.Closing(c.campaign, code)
 		c.m.closing(code)
 	}
 	return first
-}
-
-func (c *conn) reason() (code int, text string, sent bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.code, c.text, c.sent
 }
 
 // readLoop reads until the connection fails or closes. Inbound messages get
@@ -187,36 +210,55 @@ func perSecond(r limit.Rate) rate.Limit {
 	return rate.Limit(float64(r.Tokens) / r.Interval.Seconds())
 }
 
-// writeOpening writes the opening frames (snapshot or replay), starting
-// after position from, corked into one write; it returns the position of
-// the last one written and false when the socket is done.
-func (c *conn) writeOpening(opening []*hub.Frame, from cursor.Position) (cursor.Position, bool) {
-	last := from
-	ok := c.writeQueued(opening, &last)
-	return last, ok
+// writeLoop is a writer's turn: it writes what the queue brings, after
+// c.last, until the queue is empty, and returns; the next push starts
+// another writer. The writer that finds the socket shut ends it.
+func (c *conn) writeLoop() {
+	var batch []*hub.Frame
+	for {
+		var finish bool
+		if batch, finish = c.send.take(batch); len(batch) == 0 {
+			if finish {
+				c.end()
+			}
+			return
+		}
+		if c.ctx.Err() != nil || !c.writeQueued(batch, &c.last) {
+			c.shut(0, "") // a no-op: what stopped the writer shut the socket
+			if c.send.quit() {
+				c.end()
+			}
+			return
+		}
+	}
 }
 
-// writeLoop writes what the queue brings after position last, and pings,
-// until the socket is shut.
-func (c *conn) writeLoop(last cursor.Position) {
-	var batch []*hub.Frame
-	ping := time.NewTicker(c.cfg.PongWait * 9 / 10)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-c.send.ready:
-			batch = c.send.take(batch)
-			if c.ctx.Err() != nil || !c.writeQueued(batch, &last) {
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
-				c.shut(0, "")
-				return
-			}
-		}
+// keepalive starts the pings, every 9/10 of the pong wait. They go from a
+// timer, beside whichever writer runs: an idle socket has none, and
+// WriteControl may be called concurrently with the writer (gorilla's
+// Concurrency notes), as the reader's pongs and finish's close frame are.
+func (c *conn) keepalive() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closing.Load() {
+		c.pinger = time.AfterFunc(c.pingPeriod(), c.ping)
+	}
+}
+
+func (c *conn) pingPeriod() time.Duration { return c.cfg.PongWait * 9 / 10 }
+
+// ping sends one ping and arms the next, unless the socket is closing:
+// finish stops the timer after the first close reason, under mu, so a ping
+// already on its way cannot arm it again and keep the socket reachable.
+func (c *conn) ping() {
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		c.shut(0, "")
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closing.Load() {
+		c.pinger.Reset(c.pingPeriod())
 	}
 }
 
@@ -330,13 +372,33 @@ func (c *conn) allowed(vis hub.Visibility) (code int, text string) {
 	return 0, ""
 }
 
-// finish closes the socket after the writer stopped: it sends the close
-// frame of the first reason, lingers until the client answers it (or the
-// grace ends) so that the client reads it rather than a reset, and closes
-// the connection.
+// end finishes the socket and undoes its join. It runs once, on the
+// goroutine that finds the socket shut with no writer (sendQueue).
+func (c *conn) end() {
+	if c.release != nil {
+		c.release()
+	}
+	if c.sub != nil {
+		c.h.hub.Detach(c.sub)
+	}
+	c.finish()
+	if c.tracked {
+		c.h.untrack(c)
+	}
+	c.h.leave(c.ip)
+}
+
+// finish closes the socket once it is shut and no writer runs: it sends the
+// close frame of the first reason, lingers until the client answers it (or
+// the grace ends) so that the client reads it rather than a reset, and
+// closes the connection.
 func (c *conn) finish() {
-	c.shut(0, "") // no-op when a reason was recorded; makes sure the reader stops
-	code, text, libSent := c.reason()
+	c.mu.Lock()
+	code, text, libSent := c.code, c.text, c.sent
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	c.mu.Unlock()
 	sent := libSent
 	if code != 0 && !sent {
 		err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text),

@@ -49,13 +49,20 @@
 //
 // # Concurrency
 //
-// Each socket has two goroutines: a reader (inbound messages, pongs, the
-// read limit) and a writer, which is the HTTP handler's goroutine itself
-// after the upgrade. Only the writer writes data frames; replies to inbound
-// messages go through the same bounded send queue as deliveries. The hub
-// offers frames without blocking: a full queue closes the socket with 1013
-// and never slows the dispatcher or other sockets. Every write has a
-// deadline; pings go every 9/10 of the pong wait. Close frames go through
+// Each socket has a reader goroutine (inbound messages, pongs, the read
+// limit) for its whole life, and a writer only while frames wait: the
+// HTTP handler's goroutine joins and writes the opening frames as the first
+// writer, then returns; after it, the push that finds the send queue
+// without a writer starts one, which writes until the queue is empty and
+// exits. The queue decides both under one lock, so there is never more than
+// one writer and never a frame left without one; an idle socket, nearly
+// every socket, so costs one goroutine stack rather than two
+// (docs/performance.md, W3). Only the writer writes data frames; replies to
+// inbound messages go through the same bounded send queue as deliveries.
+// The hub offers frames without blocking: a full queue closes the socket
+// with 1013 and never slows the dispatcher or other sockets. Every write
+// has a deadline. Pings go every 9/10 of the pong wait from a per-socket
+// timer; they, the reader's pongs and the close frame go through
 // WriteControl, which is safe beside the writer.
 //
 // # Metrics
@@ -67,10 +74,12 @@
 //
 // # Lifecycle and close
 //
-// A socket ends on the first close reason (shut): the writer stops, sends
-// the close frame, waits a short grace for the client's close so the client
-// reads it rather than a TCP reset, closes the connection, detaches from the
-// room and releases the interest. Drain closes every socket with 1012 and
-// waits for them under a deadline, then cuts what is left. Close, after
-// Drain, stops the metrics callbacks and the per-IP limiter.
+// A socket ends on the first close reason (shut): the send queue closes,
+// and whoever finds it closed with no writer (shut, on a goroutine of its
+// own, or the writer that was running) ends the socket, once: it releases
+// the interest, detaches from the room, sends the close frame, waits a
+// short grace for the client's close so the client reads it rather than a
+// TCP reset, and closes the connection. Drain closes every socket with
+// 1012 and waits for them under a deadline, then cuts what is left. Close,
+// after Drain, stops the metrics callbacks and the per-IP limiter.
 package ws

@@ -304,47 +304,53 @@ func writeUnavailable(w http.ResponseWriter) {
 	})
 }
 
-// serve runs one upgraded socket: the join of DESIGN.md §3.3, then the
-// writer, on the calling goroutine. The socket counts against ip until it
-// returns.
+// serve runs one upgraded socket's join (DESIGN.md §3.3) on the calling
+// goroutine, which is the socket's first writer: it writes the opening
+// frames and what queued meanwhile, then returns, leaving the socket to its
+// reader, its ping timer and the writers that pushes start (conn). The
+// socket counts against ip until it ends.
 func (h *Handler) serve(ws *websocket.Conn, campaignID int64, user *auth.User, since, ip string) {
-	defer h.leave(ip)
-	c := newConn(ws, campaignID, user, &h.cfg, h.obs, h.m)
+	c := newConn(ws, campaignID, user, h, ip)
 	go c.readLoop()
+	if h.join(c, since) {
+		c.keepalive()
+	}
+	c.writeLoop() // ends the socket when the join shut it
+}
+
+// join tracks the socket, attaches it to its room, acquires the interest
+// and writes the opening frames; it reports false when it shut the socket.
+// What it sets up, c's end undoes.
+func (h *Handler) join(c *conn, since string) bool {
 	if !h.track(c) {
 		c.shut(websocket.CloseServiceRestart, "service restart") // draining began during the handshake
-		c.finish()
-		return
+		return false
 	}
-	defer h.untrack(c)
-	defer c.finish()
+	c.tracked = true
 
 	// Attach first: from here deliveries queue up in c.send, so none is
 	// missed between the acknowledgement and the snapshot.
-	sub := h.hub.Attach(campaignID, c)
-	defer h.hub.Detach(sub)
+	c.sub = h.hub.Attach(c.campaign, c)
 
-	release, err := h.fanout.Acquire(c.ctx, campaignID)
+	release, err := h.fanout.Acquire(c.ctx, c.campaign)
 	if err != nil {
 		if c.ctx.Err() == nil {
-			h.log.Warn("subscribe failed", "campaign_id", campaignID, "err", err)
+			h.log.Warn("subscribe failed", "campaign_id", c.campaign, "err", err)
 		}
 		c.shut(websocket.CloseTryAgainLater, "try again later")
-		return
+		return false
 	}
-	defer release()
+	c.release = release
 
 	opening, from, code, text := h.opening(c, since)
 	if code != 0 {
 		c.shut(code, text)
-		return
+		return false
 	}
 	// The opening frames are dead once written: an idle socket keeps no
 	// copy of its snapshot.
-	last, ok := c.writeOpening(opening, from)
-	if ok {
-		c.writeLoop(last)
-	}
+	c.last = from
+	return c.writeQueued(opening, &c.last)
 }
 
 // opening returns the socket's first frames and the position they start

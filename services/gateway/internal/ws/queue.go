@@ -6,60 +6,122 @@ import (
 	"github.com/campaign-live/campaign-live/services/gateway/internal/hub"
 )
 
-// sendQueue is a socket's bounded queue of frames for its writer. It holds
-// no memory while empty: the channel of SEND_QUEUE slots it replaces cost
-// every socket 2 KiB of live heap, idle or not, about a tenth of an idle
-// socket's memory (docs/performance.md, W3). The writer takes everything
-// waiting at once, which is also what lets it send a batch with one write.
+// sendQueue is a socket's bounded queue of frames, and the turn of its
+// writer. It holds no memory while empty: the channel of SEND_QUEUE slots it
+// replaces cost every socket 2 KiB of live heap, idle or not, about a tenth
+// of an idle socket's memory (docs/performance.md, W3). The writer takes
+// everything waiting at once, which is also what lets it send a batch with
+// one write.
+//
+// A socket has a writer only while frames wait: the push that finds no
+// writer starts one, and the writer's turn ends at the take that finds the
+// queue empty. An idle socket so keeps no writer goroutine, whose stack was
+// the largest part of its memory. Both decisions are made under one lock,
+// so a frame never waits with no writer to take it, and never two writers
+// run. Once closed, the queue takes no frames and starts no writer, and
+// whoever sees the socket shut with no writer (close, or the last writer's
+// take) finishes it: exactly one of them.
 type sendQueue struct {
-	mu     sync.Mutex
-	frames []*hub.Frame
-	max    int
-	// ready holds a token while frames wait; push gives it, the writer
-	// takes it and then the frames.
-	ready chan struct{}
+	mu      sync.Mutex
+	frames  []*hub.Frame
+	spare   []*hub.Frame // the last turn's batch slice, empty, for the next
+	max     int
+	writing bool // a writer has its turn
+	closed  bool
 }
 
+// newSendQueue returns a queue whose caller has the writer's turn: the
+// joining goroutine, which writes the opening frames before anything
+// queued.
 func newSendQueue(max int) *sendQueue {
-	return &sendQueue{max: max, ready: make(chan struct{}, 1)}
+	return &sendQueue{max: max, writing: true}
 }
 
 // push appends f, or reports false when max frames are waiting already.
-func (q *sendQueue) push(f *hub.Frame) bool {
+// start says that no writer has the turn: the caller must start one. A
+// closed queue drops f.
+func (q *sendQueue) push(f *hub.Frame) (ok, start bool) {
 	q.mu.Lock()
-	if len(q.frames) >= q.max {
-		q.mu.Unlock()
-		return false
+	defer q.mu.Unlock()
+	switch {
+	case q.closed:
+		return true, false
+	case len(q.frames) >= q.max:
+		return false, false
 	}
 	q.frames = append(q.frames, f)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default: // the writer has a token already
-	}
-	return true
+	start = !q.writing
+	q.writing = true
+	return true, start
 }
 
 // reuseCap is the largest batch slice kept for the next batch; a burst's
 // larger one goes back to the collector, so a quiet socket stays small.
-const reuseCap = 64
+// Between writers' turns the queue keeps its two slices only up to idleCap:
+// a few bytes, and no allocation per frame for a socket that gets one at a
+// time.
+const (
+	reuseCap = 64
+	idleCap  = 16
+)
 
 // take returns every waiting frame, in order, and empties the queue. spent
 // is the slice the previous take returned, written and done with: it is
 // cleared and kept for reuse, so a busy socket allocates no batch slices.
-func (q *sendQueue) take(spent []*hub.Frame) []*hub.Frame {
+//
+// When no frame waits, or the queue is closed, take returns none and the
+// writer's turn ends; finish then says the queue was closed, which makes
+// this writer, the last, the one to finish the socket.
+func (q *sendQueue) take(spent []*hub.Frame) (batch []*hub.Frame, finish bool) {
 	clear(spent)
 	if cap(spent) > reuseCap {
 		spent = nil
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	out := q.frames
-	q.frames = spent[:0:cap(spent)]
-	if cap(spent) == 0 {
-		q.frames = nil
+	if q.closed {
+		q.writing = false
+		q.frames, q.spare = nil, nil
+		return nil, true
 	}
-	return out
+	if len(q.frames) == 0 {
+		q.writing = false
+		if cap(q.frames) > idleCap {
+			q.frames = nil
+		}
+		if cap(spent) <= idleCap {
+			q.spare = spent[:0]
+		}
+		return nil, false
+	}
+	if spent == nil { // a turn's first take
+		spent, q.spare = q.spare, nil
+	}
+	batch = q.frames
+	q.frames = spent[:0:cap(spent)]
+	return batch, false
+}
+
+// quit ends the writer's turn early, the socket being shut; finish is as
+// for take.
+func (q *sendQueue) quit() (finish bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.writing = false
+	return q.closed
+}
+
+// close drops what waits and takes nothing more. idle says that no writer
+// has the turn: the caller must finish the socket, as no writer will.
+func (q *sendQueue) close() (idle bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return false
+	}
+	q.closed = true
+	q.frames, q.spare = nil, nil
+	return !q.writing
 }
 
 // len is the number of frames waiting.

@@ -1,0 +1,153 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
+)
+
+// writers counts the goroutines running a socket's writer.
+func writers(t *testing.T) int {
+	t.Helper()
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 2); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b.Bytes(), []byte("ws.(*conn).writeLoop("))
+}
+
+// idle waits until no socket has a writer: they sent what they had.
+func idle(t *testing.T) {
+	t.Helper()
+	fanouttest.Eventually(t, "no writer left on idle sockets", func() bool { return writers(t) == 0 })
+}
+
+// An idle socket keeps no writer goroutine (its stack was most of an idle
+// socket's memory); a frame for it starts one, which delivers it in order
+// with what follows and is gone again.
+func TestIdleSocketHasNoWriterAndStillGetsFrames(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	a := s.dial(t, "/ws/campaign/1/", nil)
+	b := s.dial(t, "/ws/campaign/1/", nil)
+	expect(t, a, "campaign_data", at(10))
+	expect(t, b, "campaign_data", at(10))
+	idle(t)
+
+	for round := range 3 {
+		first := int64(11 + 5*round)
+		for o := first; o < first+5; o++ {
+			s.push(t, 1, at(o))
+		}
+		for _, c := range []*websocket.Conn{a, b} {
+			for o := first; o < first+5; o++ {
+				expect(t, c, "contribution", at(o))
+			}
+		}
+		idle(t)
+	}
+}
+
+// The reply to a message from an idle socket's client gets a writer too.
+func TestIdleSocketAnswers(t *testing.T) {
+	s := newStack(t, options{})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	c := s.dial(t, "/ws/campaign/1/", nil)
+	expect(t, c, "campaign_data", at(10))
+	for range 2 {
+		idle(t)
+		send(t, c, `{"type":"ping"}`)
+		if m := read(t, c); m.Type != "pong" {
+			t.Fatalf("got %+v, want pong", m)
+		}
+	}
+}
+
+// Keepalive pings go out while the socket has no writer, and a client that
+// answers them stays.
+func TestIdleSocketIsPinged(t *testing.T) {
+	s := newStack(t, options{cfg: func(c *Config) { c.PongWait = 300 * time.Millisecond }})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	c := s.dial(t, "/ws/campaign/1/", nil)
+	pings := make(chan struct{}, 16)
+	c.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	expect(t, c, "campaign_data", at(10))
+	idle(t)
+	got := make(chan []byte, 16)
+	go func() { // reads, so the pings are answered
+		defer close(got)
+		for {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			got <- b
+		}
+	}()
+	for range 4 { // over a pong wait: the answers keep it open
+		<-pings
+	}
+	s.push(t, 1, at(11))
+	if b, want := <-got, eventFrame(1, at(11)); !bytes.Equal(b, want) {
+		t.Fatalf("after the pings the socket sent %q, want %q", b, want)
+	}
+}
+
+// A socket closed while idle, by the server or by its client, closes with
+// the right code and lets go of its room, its interest and the drain.
+func TestCloseWhileIdle(t *testing.T) {
+	t.Run("drain", func(t *testing.T) {
+		s := newStack(t, options{})
+		s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+		c := s.dial(t, "/ws/campaign/1/", nil)
+		expect(t, c, "campaign_data", at(10))
+		idle(t)
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			s.h.Drain(ctx)
+		}()
+		expectClose(t, c, websocket.CloseServiceRestart)
+		<-drained
+		if n := s.h.Sockets(); n != 0 {
+			t.Errorf("%d sockets open after the drain, want 0", n)
+		}
+		fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
+	})
+	t.Run("client", func(t *testing.T) {
+		s := newStack(t, options{})
+		s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+		c := s.dial(t, "/ws/campaign/1/", nil)
+		expect(t, c, "campaign_data", at(10))
+		idle(t)
+		if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")); err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, c, websocket.CloseNormalClosure)
+		fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 && s.hub.Watchers(1) == 0 })
+		fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
+	})
+	t.Run("binary message", func(t *testing.T) {
+		s := newStack(t, options{})
+		s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+		c := s.dial(t, "/ws/campaign/1/", nil)
+		expect(t, c, "campaign_data", at(10))
+		idle(t)
+		if err := c.WriteMessage(websocket.BinaryMessage, []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, c, websocket.ClosePolicyViolation)
+		fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 })
+	})
+}
