@@ -43,8 +43,10 @@ type Claims struct {
 
 // Verifier checks tokens.
 type Verifier struct {
-	keys   jwt.Keyfunc
-	parser *jwt.Parser
+	keys     jwt.Keyfunc
+	parser   *jwt.Parser
+	verified verified
+	now      func() time.Time // the clock, for tests
 }
 
 // Config says how to verify tokens: with JWKSURL set, RS256/ES256 tokens
@@ -87,12 +89,17 @@ func newVerifier(keys jwt.Keyfunc, algs []string, opts []jwt.ParserOption) *Veri
 	opts = append([]jwt.ParserOption{
 		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(5 * time.Second),
+		jwt.WithLeeway(leeway),
 		// One spelling per token: base64 padding bits must be zero.
 		jwt.WithStrictDecoding(),
 	}, opts...)
-	return &Verifier{keys: keys, parser: jwt.NewParser(opts...)}
+	v := &Verifier{keys: keys, now: time.Now}
+	v.parser = jwt.NewParser(append(opts, jwt.WithTimeFunc(func() time.Time { return v.now() }))...)
+	return v
 }
+
+// leeway is the clock skew allowed on exp and nbf.
+const leeway = 5 * time.Second
 
 // Verify checks token and returns its user.
 func (v *Verifier) Verify(token string) (User, error) {
@@ -105,6 +112,10 @@ func (v *Verifier) Verify(token string) (User, error) {
 	if strings.IndexFunc(token, notCompactJWT) >= 0 {
 		return User{}, fmt.Errorf("%w: not a compact JWT", ErrInvalidToken)
 	}
+	now := v.now()
+	if u, ok := v.verified.get(token, now); ok {
+		return u, nil
+	}
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(token, &c, v.keys); err != nil {
 		return User{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
@@ -113,7 +124,9 @@ func (v *Verifier) Verify(token string) (User, error) {
 	if err != nil || id <= 0 || strings.TrimSpace(c.Username) == "" {
 		return User{}, fmt.Errorf("%w: sub must be a positive integer and username non-empty", ErrInvalidToken)
 	}
-	return User{ID: id, Username: c.Username}, nil
+	u := User{ID: id, Username: c.Username}
+	v.verified.put(token, u, &c, now)
+	return u, nil
 }
 
 // notCompactJWT reports a rune outside base64url and the dot.

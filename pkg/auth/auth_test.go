@@ -98,3 +98,56 @@ func FuzzTokenFromRequest(f *testing.F) {
 		_ = TokenFromRequest(r) // must not panic on any input
 	})
 }
+
+// TestVerifiedTokensAreRecheckedInTime: a token verified once is not
+// trusted past its exp, before its nbf, or, once its key is withdrawn, past
+// the cache's minute.
+func TestVerifiedTokensAreRecheckedInTime(t *testing.T) {
+	v, err := NewHS256(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Now()
+	v.now = func() time.Time { return clock }
+	sign := func(nbf, exp time.Time) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{Username: "ada", RegisteredClaims: jwt.RegisteredClaims{
+			Subject: "12", NotBefore: jwt.NewNumericDate(nbf), ExpiresAt: jwt.NewNumericDate(exp)}}).SignedString(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	verifies := func(tok string) bool { _, err := v.Verify(tok); return err == nil }
+
+	short := sign(clock, clock.Add(20*time.Second))
+	if !verifies(short) || !verifies(short) {
+		t.Fatal("a fresh token does not verify")
+	}
+	clock = clock.Add(20*time.Second + leeway)
+	if verifies(short) {
+		t.Error("a token verified before is accepted past its exp")
+	}
+
+	later := sign(clock.Add(time.Minute), clock.Add(time.Hour))
+	if verifies(later) {
+		t.Error("a token is accepted before its nbf")
+	}
+	clock = clock.Add(time.Minute)
+	if !verifies(later) {
+		t.Error("a token is refused once its nbf has come")
+	}
+
+	long := sign(clock, clock.Add(time.Hour))
+	if !verifies(long) {
+		t.Fatal("a fresh token does not verify")
+	}
+	v.keys = func(*jwt.Token) (any, error) { return []byte("rotated"), nil } // its key is withdrawn
+	clock = clock.Add(cacheTTL / 2)
+	if !verifies(long) {
+		t.Error("a verified token was re-checked within the cache's lifetime")
+	}
+	clock = clock.Add(cacheTTL / 2)
+	if verifies(long) {
+		t.Error("a token whose key was withdrawn is still accepted after the cache's lifetime")
+	}
+}
