@@ -332,17 +332,9 @@ func (h *Handler) join(c *conn, since string) bool {
 	// missed between the acknowledgement and the snapshot.
 	c.sub = h.hub.Attach(c.campaign, c)
 
-	release, err := h.fanout.Acquire(c.ctx, c.campaign)
-	if err != nil {
-		if c.ctx.Err() == nil {
-			h.log.Warn("subscribe failed", "campaign_id", c.campaign, "err", err)
-		}
-		c.shut(websocket.CloseTryAgainLater, "try again later")
-		return false
-	}
-	c.release = release
-
-	opening, from, code, text := h.opening(c, since)
+	ctx, done := c.wait()
+	opening, from, code, text := h.acquire(ctx, c, since)
+	done()
 	if code != 0 {
 		c.shut(code, text)
 		return false
@@ -353,15 +345,29 @@ func (h *Handler) join(c *conn, since string) bool {
 	return c.writeQueued(opening, &c.last)
 }
 
+// acquire acquires the campaign's interest for c, then reads its opening
+// (opening), or returns the close code that ends the socket instead.
+func (h *Handler) acquire(ctx context.Context, c *conn, since string) (frames []*hub.Frame, from cursor.Position, code int, text string) {
+	release, err := h.fanout.Acquire(ctx, c.campaign)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("subscribe failed", "campaign_id", c.campaign, "err", err)
+		}
+		return nil, cursor.Position{}, websocket.CloseTryAgainLater, "try again later"
+	}
+	c.release = release
+	return h.opening(ctx, c, since)
+}
+
 // opening returns the socket's first frames and the position they start
 // after, or the close code that ends the socket instead: the events after
 // the client's since cursor and {"type":"resumed"} when recent history
 // holds all of them (DESIGN.md §3.4), else a fresh campaign_data. Either is
 // read after the interest is in force, so the live deliveries queued since
 // then are sent only past the position the opening leaves the socket at.
-func (h *Handler) opening(c *conn, since string) (frames []*hub.Frame, from cursor.Position, code int, text string) {
+func (h *Handler) opening(ctx context.Context, c *conn, since string) (frames []*hub.Frame, from cursor.Position, code int, text string) {
 	if after, err := cursor.Parse(since); err == nil && since != "" {
-		frames, code, text, ok := h.resume(c, after)
+		frames, code, text, ok := h.resume(ctx, c, after)
 		if ok {
 			h.m.resumed(true)
 		}
@@ -369,7 +375,7 @@ func (h *Handler) opening(c *conn, since string) (frames []*hub.Frame, from curs
 			return frames, after, code, text
 		}
 	}
-	snap, code, text := h.snapshot(c)
+	snap, code, text := h.snapshot(ctx, c)
 	if code != 0 {
 		return nil, cursor.Position{}, code, text
 	}
@@ -382,10 +388,10 @@ func (h *Handler) opening(c *conn, since string) (frames []*hub.Frame, from curs
 // resume returns the frames of an exact resume after `after`: the missed
 // events then {"type":"resumed"}. ok is false when it cannot be exact (or
 // history cannot be read), and the client gets a snapshot instead.
-func (h *Handler) resume(c *conn, after cursor.Position) (frames []*hub.Frame, code int, text string, ok bool) {
-	resp, err := h.fanout.History(c.ctx, c.campaign, after)
+func (h *Handler) resume(ctx context.Context, c *conn, after cursor.Position) (frames []*hub.Frame, code int, text string, ok bool) {
+	resp, err := h.fanout.History(ctx, c.campaign, after)
 	switch {
-	case c.ctx.Err() != nil:
+	case ctx.Err() != nil:
 		return nil, websocket.CloseGoingAway, "", false // shut already; its reason wins
 	case err != nil:
 		h.log.Warn("history failed; sending a snapshot", "campaign_id", c.campaign, "err", err)
@@ -414,10 +420,10 @@ func (h *Handler) resume(c *conn, after cursor.Position) (frames []*hub.Frame, c
 
 // snapshot returns a fresh campaign_data frame, or the close code that ends
 // the socket instead.
-func (h *Handler) snapshot(c *conn) (first *hub.Frame, code int, text string) {
-	resp, err := h.fanout.Snapshot(c.ctx, c.campaign)
+func (h *Handler) snapshot(ctx context.Context, c *conn) (first *hub.Frame, code int, text string) {
+	resp, err := h.fanout.Snapshot(ctx, c.campaign)
 	switch {
-	case c.ctx.Err() != nil:
+	case ctx.Err() != nil:
 		return nil, websocket.CloseGoingAway, "" // shut already; its reason wins
 	case err != nil:
 		h.log.Warn("snapshot failed", "campaign_id", c.campaign, "err", err)

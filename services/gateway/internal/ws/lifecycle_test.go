@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/campaign-live/campaign-live/services/gateway/internal/fanoutlink"
 	"github.com/campaign-live/campaign-live/services/gateway/internal/fanouttest"
 )
 
@@ -150,4 +151,18 @@ func TestCloseWhileIdle(t *testing.T) {
 		expectClose(t, c, websocket.ClosePolicyViolation)
 		fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 })
 	})
+}
+
+// A close reason ends a wait of the join at once: a drain does not wait
+// out the subscribe timeout of a socket still joining.
+func TestDrainEndsAJoinsWait(t *testing.T) {
+	s := newStack(t, options{link: func(o *fanoutlink.Options) { o.SubscribeTimeout = time.Hour }})
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	s.fan.HoldAcks(true)
+	c := s.dial(t, "/ws/campaign/1/", nil)
+	fanouttest.Eventually(t, "the socket joining", func() bool { return s.h.Sockets() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	go s.h.Drain(ctx)
+	expectClose(t, c, websocket.CloseServiceRestart)
 }
