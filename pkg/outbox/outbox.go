@@ -223,15 +223,30 @@ func (r *Relay) lead(ctx context.Context) error {
 	}
 }
 
-// drain publishes batches until the outbox is empty.
+// drain publishes batches until the outbox is empty. The rows of a batch
+// are deleted by the statement that reads the next one, so a busy relay
+// spends one round trip per batch on Postgres, and the read that finds the
+// outbox empty deletes the last batch's rows.
 func (r *Relay) drain(ctx context.Context) error {
+	var published []int64
 	for {
-		n, err := r.publishBatch(ctx)
+		batch, err := r.next(ctx, published)
 		if err != nil {
 			return err
 		}
-		if n < r.Batch {
+		if len(batch) == 0 {
 			return nil
+		}
+		if published, err = r.publish(ctx, batch); err != nil {
+			// Delete what the broker took before retrying the rest; if
+			// this fails too they are published again, which consumers
+			// deduplicate by event id.
+			if len(published) > 0 {
+				if _, derr := r.Pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, published); derr != nil {
+					r.Log.Warn("outbox relay could not delete published rows", "rows", len(published), "err", derr)
+				}
+			}
+			return err
 		}
 	}
 }
@@ -241,33 +256,51 @@ type row struct {
 	msg kafka.Message
 }
 
-func (r *Relay) publishBatch(ctx context.Context) (int, error) {
-	rows, err := r.Pool.Query(ctx,
-		`SELECT id, campaign_id, event_type, payload, traceparent, created_at FROM outbox ORDER BY id LIMIT $1`, r.Batch)
-	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+// next deletes the rows published (acknowledged by the broker) and reads
+// the next batch, in one round trip and one transaction. The transaction
+// does not wait for its WAL flush: a delete lost in a crash only publishes
+// its rows again, which at-least-once delivery allows.
+func (r *Relay) next(ctx context.Context, published []int64) ([]row, error) {
+	if published == nil {
+		published = []int64{}
 	}
-	batch, err := pgx.CollectRows(rows, func(rs pgx.CollectableRow) (row, error) {
-		var (
-			rw         row
-			campaignID int64
-			typ, tp    string
-			payload    []byte
-			createdAt  time.Time
-		)
-		if err := rs.Scan(&rw.id, &campaignID, &typ, &payload, &tp, &createdAt); err != nil {
-			return rw, err
-		}
-		rw.msg = kafka.Message{Key: event.Key(campaignID), Value: payload, Time: createdAt,
-			Headers: []kafka.Header{{Key: event.HeaderType, Value: []byte(typ)}, {Key: event.HeaderTraceparent, Value: []byte(tp)}}}
-		return rw, nil
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	var batch []row
+	b.Queue(`
+		WITH published AS (DELETE FROM outbox WHERE id = ANY($1))
+		SELECT id, campaign_id, event_type, payload, traceparent, created_at FROM outbox
+		WHERE id <> ALL($1) ORDER BY id LIMIT $2`, published, r.Batch).Query(func(rows pgx.Rows) error {
+		var err error
+		batch, err = pgx.CollectRows(rows, scanRow)
+		return err
 	})
-	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+	// A batch outside a transaction runs as one implicit transaction.
+	if err := r.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("delete published rows and read the outbox: %w", err)
 	}
-	if len(batch) == 0 {
-		return 0, nil
+	return batch, nil
+}
+
+func scanRow(rs pgx.CollectableRow) (row, error) {
+	var (
+		rw         row
+		campaignID int64
+		typ, tp    string
+		payload    []byte
+		createdAt  time.Time
+	)
+	if err := rs.Scan(&rw.id, &campaignID, &typ, &payload, &tp, &createdAt); err != nil {
+		return rw, err
 	}
+	rw.msg = kafka.Message{Key: event.Key(campaignID), Value: payload, Time: createdAt,
+		Headers: []kafka.Header{{Key: event.HeaderType, Value: []byte(typ)}, {Key: event.HeaderTraceparent, Value: []byte(tp)}}}
+	return rw, nil
+}
+
+// publish sends batch and returns the ids the broker acknowledged: all of
+// them, or on a partial failure the ones it took, with the error.
+func (r *Relay) publish(ctx context.Context, batch []row) ([]int64, error) {
 	msgs := make([]kafka.Message, len(batch))
 	spans := make([]trace.Span, len(batch))
 	for i, rw := range batch {
@@ -275,13 +308,14 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	}
 	werr := r.Publisher.WriteMessages(ctx, msgs...)
 	endPublish(spans, werr)
-	var done []int64
+	done := make([]int64, 0, len(batch))
 	var perMsg kafka.WriteErrors
 	switch {
 	case werr == nil:
 		for _, rw := range batch {
 			done = append(done, rw.id)
 		}
+		return done, nil
 	case errors.As(werr, &perMsg) && len(perMsg) == len(batch):
 		// Keep what the broker acknowledged; retry the rest.
 		for i, rw := range batch {
@@ -290,15 +324,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	if len(done) > 0 {
-		if _, err := r.Pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, done); err != nil {
-			return 0, fmt.Errorf("delete published rows: %w", err)
-		}
-	}
-	if werr != nil {
-		return 0, fmt.Errorf("publish %d events (%d acknowledged): %w", len(batch), len(done), werr)
-	}
-	return len(batch), nil
+	return done, fmt.Errorf("publish %d events (%d acknowledged): %w", len(batch), len(done), werr)
 }
 
 // Write runs fn in a transaction and enqueues the events it returns in the

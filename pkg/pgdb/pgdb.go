@@ -15,6 +15,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,6 +24,9 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
+// defaultMaxConns is a pool's size unless the DSN sets pool_max_conns.
+const defaultMaxConns = 16
+
 // Connect opens a pool to dsn and waits, up to wait, for the server to
 // answer, so a service can start while its database is still coming up.
 func Connect(ctx context.Context, dsn string, wait time.Duration) (*pgxpool.Pool, error) {
@@ -30,6 +34,12 @@ func Connect(ctx context.Context, dsn string, wait time.Duration) (*pgxpool.Pool
 	if err != nil {
 		// The error can quote the DSN and its password: say less.
 		return nil, errors.New("parse database URL: invalid")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgxpool's default, max(4, CPUs), is 4 here: at 1,000 writes/s the
+		// requests queued for connections, and the outbox relay behind them
+		// (docs/performance.md, W2).
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
