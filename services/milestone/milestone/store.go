@@ -2,6 +2,7 @@ package milestone
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,22 +66,26 @@ type counted struct {
 // marks reached, with one event each, the milestones the new total meets.
 // It returns them, lowest target first.
 func count(ctx context.Context, tx pgx.Tx, c counted) ([]event.MilestoneData, error) {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO counted_contributions (contribution_id, campaign_id, amount) VALUES ($1, $2, $3)
-		ON CONFLICT (contribution_id) DO NOTHING`, c.ID, c.CampaignID, c.Amount)
-	if err != nil {
-		return nil, fmt.Errorf("record contribution %d: %w", c.ID, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return nil, nil // counted before: the same event published again
-	}
+	// Counted and added in one statement: the total grows only if the id
+	// is counted for the first time (no row otherwise).
 	var raised string
-	if err := tx.QueryRow(ctx, `
-		INSERT INTO campaign_totals (campaign_id, raised) VALUES ($1, $2)
+	err := tx.QueryRow(ctx, `
+		WITH first AS (
+			INSERT INTO counted_contributions (contribution_id, campaign_id, amount) VALUES ($1, $2, $3)
+			ON CONFLICT (contribution_id) DO NOTHING
+			RETURNING campaign_id, amount)
+		INSERT INTO campaign_totals (campaign_id, raised) SELECT campaign_id, amount FROM first
 		ON CONFLICT (campaign_id) DO UPDATE SET raised = campaign_totals.raised + EXCLUDED.raised
-		RETURNING raised::text`, c.CampaignID, c.Amount).Scan(&raised); err != nil {
-		return nil, fmt.Errorf("add to campaign %d total: %w", c.CampaignID, err)
+		RETURNING raised::text`, c.ID, c.CampaignID, c.Amount).Scan(&raised)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, nil // counted before: the same event published again
+	case err != nil:
+		return nil, fmt.Errorf("count contribution %d into campaign %d total: %w", c.ID, c.CampaignID, err)
 	}
+	// A statement of its own, so that under READ COMMITTED it sees every
+	// milestone committed before this transaction got the total's lock
+	// (doc.go).
 	rows, err := tx.Query(ctx, `
 		WITH reached AS (
 			UPDATE milestones SET status = 'reached', reached_at = greatest($3, created_at)
