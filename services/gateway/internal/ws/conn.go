@@ -37,9 +37,11 @@ type conn struct {
 	send *sendQueue // deliveries and replies, drained by the writer
 	cork *corkConn  // the connection under ws; nil in tests that dial without one
 
-	// last is the position of the last event or snapshot written. Only the
-	// writer that has the turn uses it; the queue's lock passes it on.
+	// last is the position of the last event or snapshot written, and
+	// tick counts live frames for the latency sample. Only the writer that
+	// has the turn uses them; the queue's lock passes them on.
 	last cursor.Position
+	tick uint8
 
 	// What the join set up, undone when the socket ends. The join sets
 	// them as the first writer; end reads them after the last.
@@ -234,13 +236,38 @@ func perSecond(r limit.Rate) rate.Limit {
 }
 
 // writeLoop is a writer's turn: it writes what the queue brings, after
-// c.last, until the queue is empty, and returns; the next push starts
-// another writer. The writer that finds the socket shut ends it.
+// c.last, until the queue has stayed empty for writerLinger, and returns;
+// the next push starts another writer. The writer that finds the socket
+// shut ends it.
 func (c *conn) writeLoop() {
-	var batch []*hub.Frame
+	var (
+		batch     []*hub.Frame
+		wake      chan struct{} // made once this turn has written a batch
+		timer     *time.Timer
+		finish    bool
+		lingering bool
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
-		var finish bool
-		if batch, finish = c.send.take(batch); len(batch) == 0 {
+		batch, finish, lingering = c.send.next(batch, wake)
+		if lingering {
+			if timer == nil {
+				timer = time.NewTimer(writerLinger)
+			} else {
+				timer.Reset(writerLinger)
+			}
+			select {
+			case <-wake:
+				continue
+			case <-timer.C:
+			}
+			batch, finish = c.send.endLinger(batch)
+		}
+		if len(batch) == 0 {
 			if finish {
 				c.end()
 			}
@@ -253,8 +280,16 @@ func (c *conn) writeLoop() {
 			}
 			return
 		}
+		if wake == nil {
+			wake = make(chan struct{}, 1)
+		}
 	}
 }
+
+// writerLinger is how long a writer waits on an empty queue for the next
+// frame before its goroutine ends. Past it the socket is idle and keeps no
+// goroutine but its reader (W3); within it a busy socket keeps its writer.
+const writerLinger = 250 * time.Millisecond
 
 // keepalive starts the pings, every 9/10 of the pong wait. They go from a
 // timer, beside whichever writer runs: an idle socket has none, and
@@ -290,9 +325,13 @@ func (c *conn) ping() {
 // as its size allows (see corkConn). A socket that keeps up takes one
 // frame at a time and writes it alone, as before.
 func (c *conn) writeQueued(batch []*hub.Frame, last *cursor.Position) bool {
+	// One clock reading and one write deadline for the batch, which goes
+	// out at once.
+	now := time.Now()
+	_ = c.ws.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
 	if len(batch) == 1 || c.cork == nil {
 		for _, f := range batch {
-			if !c.write(f, last) {
+			if !c.write(f, last, now) {
 				return false
 			}
 		}
@@ -300,7 +339,7 @@ func (c *conn) writeQueued(batch []*hub.Frame, last *cursor.Position) bool {
 	}
 	c.cork.cork()
 	for _, f := range batch {
-		if c.closing.Load() || !c.write(f, last) {
+		if c.closing.Load() || !c.write(f, last, now) {
 			return c.uncork(false)
 		}
 		if c.cork.corkedBytes() >= maxCorked {
@@ -323,9 +362,10 @@ func (c *conn) uncork(ok bool) bool {
 	return ok
 }
 
-// write writes one frame; last is the position of the last event or
-// snapshot written. It returns false when the socket is done.
-func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
+// write writes one frame, at now, under the write deadline writeQueued
+// set; last is the position of the last event or snapshot written. It
+// returns false when the socket is done.
+func (c *conn) write(f *hub.Frame, last *cursor.Position, now time.Time) bool {
 	switch f.Kind {
 	case hub.Event:
 		if !last.Less(f.Pos) {
@@ -347,8 +387,12 @@ func (c *conn) write(f *hub.Frame, last *cursor.Position) bool {
 	}
 	// Counted before the write: once a client has read a frame, the
 	// metrics show it (a write that fails ends the socket, one frame over).
-	c.m.wrote(f)
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	sample := false
+	if f.OccurredAt > 0 {
+		sample = c.tick == 0
+		c.tick = (c.tick + 1) % latencySample
+	}
+	c.m.wrote(f, now, sample)
 	if err := c.ws.WritePreparedMessage(f.Msg); err != nil {
 		c.shut(0, "") // a failed write leaves nothing to send a close frame on
 		return false
@@ -380,12 +424,9 @@ func (c *conn) catchup(rs *hub.Resync, last *cursor.Position) bool {
 		c.shut(code, text)
 		return false
 	}
-	for _, f := range frames {
-		if !c.write(f, last) {
-			return false
-		}
-	}
-	return true
+	// A batch of its own: the wait on fanout outlived the deadline and
+	// clock reading of the batch that brought the barrier.
+	return c.writeQueued(frames, last)
 }
 
 // allowed applies the private-campaign rule: only its owner may watch a

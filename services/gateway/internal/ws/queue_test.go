@@ -141,3 +141,49 @@ func TestSendQueueTurnsAllocateNothing(t *testing.T) {
 		t.Errorf("a turn allocates %v times, want 0", n)
 	}
 }
+
+// A writer that lingers on an empty queue keeps the turn: a push wakes it
+// instead of starting another writer, a close wakes it to finish the
+// socket, and when it stops lingering on an empty queue its turn ends.
+func TestSendQueueLingeringWriter(t *testing.T) {
+	q := newSendQueue(8) // the test has the writer's turn
+	wake := make(chan struct{}, 1)
+	if _, _, lingering := q.next(nil, wake); !lingering {
+		t.Fatal("next on an empty queue with a wake channel did not linger")
+	}
+	if ok, start := q.push(&hub.Frame{}); !ok || start {
+		t.Fatalf("push to a lingering writer: ok %v, start %v; want accepted, no second writer", ok, start)
+	}
+	select {
+	case <-wake:
+	default:
+		t.Fatal("the push did not wake the lingering writer")
+	}
+	if batch, _, lingering := q.next(nil, wake); len(batch) != 1 || lingering {
+		t.Fatalf("next after the push = %d frames, lingering %v; want the frame", len(batch), lingering)
+	}
+
+	if _, _, lingering := q.next(nil, wake); !lingering {
+		t.Fatal("did not linger again")
+	}
+	if batch, finish := q.endLinger(nil); batch != nil || finish {
+		t.Fatalf("endLinger on an empty open queue = %v, %v; want the turn over", batch, finish)
+	}
+	if _, start := q.push(&hub.Frame{}); !start {
+		t.Fatal("after the lingering writer left, a push did not start a writer")
+	}
+
+	q2 := newSendQueue(8)
+	q2.next(nil, wake)
+	if idle := q2.close(); idle {
+		t.Fatal("close reported no writer while one lingers")
+	}
+	select {
+	case <-wake:
+	default:
+		t.Fatal("close did not wake the lingering writer")
+	}
+	if _, finish, _ := q2.next(nil, wake); !finish {
+		t.Fatal("the woken writer was not told to finish the closed socket")
+	}
+}
