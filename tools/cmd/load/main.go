@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -87,6 +88,7 @@ type config struct {
 	maxWrites   int
 	maxDuration time.Duration
 	quiet       bool
+	cpuProfile  string
 }
 
 // Hard caps no flag can lift: they keep a mistyped flag from turning the
@@ -126,6 +128,19 @@ func run() int {
 	ctx, cancel := context.WithTimeout(ctx, cfg.maxDuration)
 	defer cancel()
 
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := execute(ctx, cfg)
 	if res != nil {
 		if !cfg.quiet {
@@ -177,6 +192,7 @@ func parseFlags(args []string) (*config, error) {
 		maxWrites   = fs.Int("max-writes", 1_000_000, fmt.Sprintf("stop writing after this many (at most %d)", capWrites))
 		maxDuration = fs.Duration("max-duration", 10*time.Minute, fmt.Sprintf("hard limit on the whole run (at most %s)", capDuration))
 		quiet       = fs.Bool("quiet", false, "no table on stdout")
+		cpuProfile  = fs.String("cpuprofile", "", "write the tool's own CPU profile to this file")
 	)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -197,7 +213,7 @@ func parseFlags(args []string) (*config, error) {
 		MaxInflight: *maxInflight, Drain: *drain, SourceAddrs: *srcAddrs, Resume: *resume,
 		secret: *secret, pidDir: *pidDir, jsonOut: *jsonOut,
 		maxSockets: min(*maxSockets, capSockets), maxWrites: min(*maxWrites, capWrites),
-		maxDuration: min(*maxDuration, capDuration), quiet: *quiet,
+		maxDuration: min(*maxDuration, capDuration), quiet: *quiet, cpuProfile: *cpuProfile,
 	}
 	if c.WriteAPIURL == "" {
 		c.WriteAPIURL = c.APIURL
