@@ -77,8 +77,10 @@ mkdir -p "$work/pid"
 start_gateway() {
   cp "$ROOT"/.run/pid/*.pid "$work/pid/" 2>/dev/null || true
   # Per-IP limits off: the load tool opens every socket from 127.0.0.1.
+  # GOGC as charts/gateway/values.yaml sets it: W3 measures the gateway as
+  # deployed.
   AUTH_JWT_SECRET="${AUTH_JWT_SECRET:-local-dev-secret}" HTTP_ADDR=127.0.0.1:18104 OPS_ADDR=127.0.0.1:19104 \
-    WS_CONNECTS_PER_IP=0 WS_MAX_SOCKETS_PER_IP=0 LOG_LEVEL=warn "$work/gateway" </dev/null >>"$work/gateway.log" 2>&1 &
+    WS_CONNECTS_PER_IP=0 WS_MAX_SOCKETS_PER_IP=0 LOG_LEVEL=warn GOGC="${GOGC:-50}" "$work/gateway" </dev/null >>"$work/gateway.log" 2>&1 &
   own_gw=$!
   echo "$own_gw" >"$work/pid/gateway.pid"
   for _ in $(seq 100); do

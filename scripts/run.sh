@@ -49,6 +49,8 @@ env_of() {
     gateway)
       echo "WS_CONNECTS_PER_IP=${WS_CONNECTS_PER_IP:-0}"
       echo "WS_MAX_SOCKETS_PER_IP=${WS_MAX_SOCKETS_PER_IP:-0}"
+      # As charts/gateway/values.yaml runs it (memory per idle socket).
+      echo "GOGC=${GOGC:-50}"
       ;;
     devedge) echo "WEB_DIR=$REPO_ROOT/web/dist" ;;
   esac
