@@ -49,7 +49,10 @@ type preset struct {
 }
 
 var presets = map[string]preset{
-	"w1": {watchers: 2000, campaigns: 1, writers: 4, duration: 20 * time.Second, warmup: 3 * time.Second,
+	// w1's 24 writes in flight keep delivery saturated: the gateway writes a
+	// socket's queued frames with one write(2), so throughput grows with the
+	// writes in flight up to about 24 (docs/performance.md, W1 sweep).
+	"w1": {watchers: 2000, campaigns: 1, writers: 24, duration: 20 * time.Second, warmup: 3 * time.Second,
 		connectConc: 64, describe: "fan-out: 2,000 watchers of one campaign, closed-loop writes"},
 	"w2": {watchers: 5000, campaigns: 500, rate: 1000, duration: 30 * time.Second, warmup: 3 * time.Second,
 		connectConc: 64, describe: "spread: 5,000 watchers over 500 campaigns, 1,000 writes/s"},
