@@ -15,12 +15,7 @@ const DefaultTopic = "campaign-events"
 // contract of DESIGN.md §4: the Murmur2 balancer (the Java client's
 // partitioner, so every producer puts a campaign in the same partition;
 // kafka-go's default is round-robin and ignores keys), acknowledgement by all
-// in-sync replicas, and no linger (kafka-go's default is a second). Its one
-// user, the outbox relay, hands it everything that accumulated while the
-// previous batch was in flight and waits for the acknowledgement, so a
-// linger only delays: it was a millisecond of every batch. A call's records
-// for one partition still go in one request (kafka-go adds them under the
-// partition's lock, which the batch timer waits for).
+// in-sync replicas, and a short linger instead of the default second.
 func NewWriter(brokers []string, topic string, batchSize int) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(brokers...),
@@ -28,7 +23,7 @@ func NewWriter(brokers []string, topic string, batchSize int) *kafka.Writer {
 		Balancer:               &kafka.Murmur2Balancer{},
 		RequiredAcks:           kafka.RequireAll,
 		BatchSize:              batchSize,
-		BatchTimeout:           time.Microsecond, // 0 would mean kafka-go's second
+		BatchTimeout:           time.Millisecond,
 		MaxAttempts:            3,
 		WriteBackoffMin:        50 * time.Millisecond,
 		WriteBackoffMax:        time.Second,
