@@ -168,7 +168,11 @@ func summarizeWorkload(wl string, runs []*Result) WorkloadSummary {
 		}
 		if !r.Pass {
 			s.AllPass = false
-			s.Failures = append(s.Failures, fmt.Sprintf("run %d: %s", i+1, strings.Join(r.Failures, "; ")))
+			f := fmt.Sprintf("run %d: %s", i+1, strings.Join(r.Failures, "; "))
+			if len(f) > 140 { // the run's JSON has it whole
+				f = f[:140] + "…"
+			}
+			s.Failures = append(s.Failures, f)
 		}
 		for _, n := range r.Notes {
 			s.Notes = append(s.Notes, fmt.Sprintf("run %d: %s", i+1, n))

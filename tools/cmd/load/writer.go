@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -313,6 +316,12 @@ func (st *state) write(ctx context.Context, a *api, ws *writeStats, seq int64, c
 }
 
 func trimErr(err error) string {
+	// Without the URL, so that one failure on many campaigns is one line:
+	// "POST: EOF", not a line per campaign.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s: %w", strings.ToUpper(ue.Op), ue.Err)
+	}
 	s := err.Error()
 	if len(s) > 120 {
 		s = s[:120]
