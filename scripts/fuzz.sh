@@ -32,9 +32,21 @@ targets() {
 }
 
 # one fuzzes a single target and reports how it ended.
+#
+# Go 1.26's fuzzing coordinator can fail a target with a bare "context
+# deadline exceeded" as -fuzztime ends, while a worker is mid-call on a
+# loaded machine (golang/go#75804, fixed in Go 1.27): no input failed and
+# none is written. Seen once in CI on FuzzTokenFromRequest. Such a run is
+# retried once; a real finding says "Failing input written to", and any
+# other failure fails at once.
 one() {
   local m=$1 pkg=$2 target=$3 out rc=0
   out=$(cd "$m" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ${workers:+-parallel "$workers"} "$pkg" 2>&1) || rc=$?
+  if [[ $rc != 0 ]] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
+    printf '%s %s %s: the coordinator'"'"'s deadline race (golang/go#75804), no failing input; once more\n' "$(date -u +%FT%TZ)" "$pkg" "$target" | tee -a "$log"
+    rc=0
+    out=$(cd "$m" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" ${workers:+-parallel "$workers"} "$pkg" 2>&1) || rc=$?
+  fi
   local summary
   summary=$(printf '%s\n' "$out" | grep -E '^fuzz: elapsed' | tail -n 1)
   printf '%s %s %s: %s %s\n' "$(date -u +%FT%TZ)" "$pkg" "$target" "$([[ $rc == 0 ]] && echo ok || echo FAILED)" "$summary" | tee -a "$log"
