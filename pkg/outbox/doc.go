@@ -1,5 +1,5 @@
 // Package outbox implements the transactional outbox every writing service
-// uses: Write and WriteOne write a service's row and its event together,
+// uses: Write and One.Write write a service's row and its event together,
 // Enqueue adds an event in a transaction of the caller's, and a Relay
 // publishes committed events to Kafka.
 //

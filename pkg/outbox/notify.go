@@ -14,12 +14,17 @@ import (
 // the database: Postgres takes one lock for the notification queue at
 // commit and holds it through the commit's WAL flush, so no two writes
 // share a flush. At 1,000 writes/s that lock was the contribution service's
-// bottleneck (docs/performance.md, W2). So Write and WriteOne notify after
+// bottleneck (docs/performance.md, W2). So Write and One.Write notify after
 // their commit, from the process's notifier, which sends one NOTIFY for all
 // the writes that committed while the previous one was on its way, in a
 // transaction of its own that does not wait for its flush: a notification
 // needs no durability, and a lost one only leaves the rows to the relay's
 // poll.
+
+// asyncCommit, in a statement, lets its transaction commit without
+// waiting for the WAL flush: for the notifier's NOTIFYs and the relay's
+// deletes, whose loss in a crash costs a poll or a republish, never data.
+const asyncCommit = "set_config('synchronous_commit', 'off', true)"
 
 // notifier sends the NOTIFYs of one pool's writes.
 type notifier struct {
@@ -64,7 +69,7 @@ func (n *notifier) run() {
 		// Sent after the writes that set pending committed, so the drain
 		// it triggers sees their rows.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = n.pool.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, channel)
+		_, _ = n.pool.Exec(ctx, `SELECT `+asyncCommit+`, pg_notify($1, '')`, channel)
 		cancel()
 	}
 }

@@ -34,7 +34,7 @@ const channel = "outbox"
 
 // Enqueue adds e to the outbox in tx, and a notification that wakes the
 // relay when tx commits. It is for events written inside another's
-// transaction (a consumer's); Write and WriteOne, which commit themselves,
+// transaction (a consumer's); Write and One.Write, which commit themselves,
 // wake the relay after their commit instead (see notify.go).
 func Enqueue(ctx context.Context, tx pgx.Tx, e *campaignv1.Event, traceparent string) error {
 	if err := insert(ctx, tx, e, traceparent); err != nil {
@@ -69,30 +69,44 @@ func newRow(e *campaignv1.Event, traceparent string) ([]any, error) {
 	return []any{e.GetCampaignId(), e.GetId(), e.GetType(), payload, traceparent}, nil
 }
 
-// WriteOne runs insert, one INSERT … RETURNING statement of the caller's
-// with the placeholders $1…$len(args), and enqueues e if and only if it
-// inserted a row, all in one statement: one round trip and one implicit
+// One is a statement that writes a row of the caller's and, if and only if
+// the row was inserted, its event: one round trip and one implicit
 // transaction where Write takes four (BEGIN, the row, the outbox row,
 // COMMIT). The event must therefore be known before the insert, ids
-// included. It reports whether the row was inserted; when it was not (a
-// WHERE or ON CONFLICT DO NOTHING of insert's), nothing is enqueued.
-func WriteOne(ctx context.Context, pool *pgxpool.Pool, insert string, args []any, e *campaignv1.Event) (inserted bool, err error) {
-	r, err := newRow(e, traceparent(ctx))
-	if err != nil {
-		return false, err
-	}
-	n := len(args)
+// included. Build it once with NewOne.
+type One struct {
+	sql  string
+	args int
+}
+
+// NewOne wraps insert, one INSERT … RETURNING statement with the
+// placeholders $1…$args, so that it also enqueues an event. When insert
+// inserts nothing (a WHERE or an ON CONFLICT DO NOTHING of its own), nothing
+// is enqueued.
+func NewOne(insert string, args int) One {
 	// A data-modifying WITH runs to completion whatever the outer query
 	// reads; the outbox row is inserted only for a row insert returned.
-	sql := fmt.Sprintf(`WITH written AS (%s),
+	return One{args: args, sql: fmt.Sprintf(`WITH written AS (%s),
 		queued AS (
 			INSERT INTO outbox (campaign_id, event_id, event_type, payload, traceparent)
 			SELECT $%d, $%d, $%d, $%d, $%d FROM (SELECT 1 FROM written LIMIT 1) w
 			RETURNING id)
 		SELECT count(*) FROM queued`,
-		insert, n+1, n+2, n+3, n+4, n+5)
+		insert, args+1, args+2, args+3, args+4, args+5)}
+}
+
+// Write runs the statement with insert's args and e's outbox row, and
+// reports whether the row was inserted (and e enqueued).
+func (o One) Write(ctx context.Context, pool *pgxpool.Pool, args []any, e *campaignv1.Event) (inserted bool, err error) {
+	if len(args) != o.args {
+		return false, fmt.Errorf("write with outbox row: %d args, the statement takes %d", len(args), o.args)
+	}
+	r, err := newRow(e, traceparent(ctx))
+	if err != nil {
+		return false, err
+	}
 	var count int
-	if err := pool.QueryRow(ctx, sql, slices.Concat(args, r)...).Scan(&count); err != nil {
+	if err := pool.QueryRow(ctx, o.sql, slices.Concat(args, r)...).Scan(&count); err != nil {
 		return false, fmt.Errorf("write with outbox row: %w", err)
 	}
 	if count == 1 {
@@ -265,7 +279,7 @@ func (r *Relay) next(ctx context.Context, published []int64) ([]row, error) {
 		published = []int64{}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(`SELECT ` + asyncCommit)
 	var batch []row
 	b.Queue(`
 		WITH published AS (DELETE FROM outbox WHERE id = ANY($1))

@@ -175,10 +175,10 @@ func TestRelayKeepsRowsUntilAcknowledged(t *testing.T) {
 	}
 }
 
-// TestWriteOne: the caller's row and its event are written together, with a
+// TestOne: the caller's row and its event are written together, with a
 // notification that wakes the relay; when the caller's insert inserts
 // nothing, no event is queued and nothing is published.
-func TestWriteOne(t *testing.T) {
+func TestOne(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := testkit.DB(t, outbox.Migrations())
 	if _, err := pool.Exec(ctx, `CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL)`); err != nil {
@@ -192,14 +192,14 @@ func TestWriteOne(t *testing.T) {
 	if _, err := listener.Exec(ctx, "LISTEN outbox"); err != nil {
 		t.Fatal(err)
 	}
-	const insert = `INSERT INTO notes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`
+	insert := outbox.NewOne(`INSERT INTO notes (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`, 2)
 	write := func(id int64, body string) (*campaignv1.Event, bool) {
 		t.Helper()
 		e, err := event.New("test", 5, time.Now(), &campaignv1.Comment{Id: id, CampaignId: 5, Content: body})
 		if err != nil {
 			t.Fatal(err)
 		}
-		inserted, err := outbox.WriteOne(ctx, pool, insert, []any{id, body}, e)
+		inserted, err := insert.Write(ctx, pool, []any{id, body}, e)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,15 +31,15 @@ func NewStore(pool *pgxpool.Pool) *PGStore { return &PGStore{pool: pool} }
 // of service.admit, checked in the same statement as the insert. A repeated
 // idempotency key inserts nothing: ON CONFLICT waits for a concurrent first
 // request to commit.
-const insertContribution = `
+var insertContribution = outbox.NewOne(`
 	INSERT INTO contributions (id, campaign_id, user_id, username, amount, currency, idempotency_key, created_at)
 	SELECT $1, r.id, $3, $4, $5, r.currency, $7, $8 FROM campaign_replica r
 	WHERE r.id = $2 AND r.currency = $6 AND (NOT r.private OR r.owner_id = $3)
 	ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-	RETURNING id`
+	RETURNING id`, 8)
 
 // CreateContribution writes the contribution and its event with one
-// statement (outbox.WriteOne), so the event is built first, with an id from
+// statement (outbox.One), so the event is built first, with an id from
 // the store's block and the time of the request.
 func (s *PGStore) CreateContribution(ctx context.Context, by auth.User, campaignID int64, n NewContribution) (event.ContributionData, bool, error) {
 	id, err := s.ids.next(ctx, s.pool)
@@ -62,7 +62,7 @@ func (s *PGStore) CreateContribution(ctx context.Context, by auth.User, campaign
 	if n.Key != "" {
 		key = &n.Key
 	}
-	inserted, err := outbox.WriteOne(ctx, s.pool, insertContribution,
+	inserted, err := insertContribution.Write(ctx, s.pool,
 		[]any{id, campaignID, by.ID, by.Username, n.Amount, n.Currency, key, created}, e)
 	switch {
 	case err != nil:
