@@ -234,6 +234,45 @@ func (s *stack) push(t *testing.T, id int64, pos cursor.Position) {
 	}
 }
 
+// newWatched is a stack whose fanout holds campaign 1 at position 10.
+func newWatched(t *testing.T, o options) *stack {
+	s := newStack(t, o)
+	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	return s
+}
+
+// watch opens a socket on campaign 1 of a newWatched stack and reads its
+// campaign_data.
+func (s *stack) watch(t *testing.T) *websocket.Conn {
+	t.Helper()
+	c := s.dial(t, "/ws/campaign/1/", nil)
+	expect(t, c, "campaign_data", at(10))
+	return c
+}
+
+// answerPings makes c answer the server's pings, as a browser does, and
+// signals each one; c must be read for them to arrive.
+func answerPings(c *websocket.Conn) <-chan struct{} {
+	pings := make(chan struct{}, 16)
+	c.SetPingHandler(func(data string) error {
+		pings <- struct{}{}
+		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	return pings
+}
+
+// closeByClient closes c with 1000 from the client's side, expects the
+// answer, and waits until the socket, its room and its interest are gone.
+func (s *stack) closeByClient(t *testing.T, c *websocket.Conn) {
+	t.Helper()
+	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")); err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, c, websocket.CloseNormalClosure)
+	fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 && s.hub.Watchers(1) == 0 })
+	fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
+}
+
 func TestSnapshotFirstThenEventsInOrder(t *testing.T) {
 	s := newStack(t, options{})
 	for _, tt := range []struct {
@@ -644,30 +683,17 @@ func TestSnapshotUnavailableCloses1013(t *testing.T) {
 
 // The client's own close is answered and the socket's interest released.
 func TestClientCloseReleasesInterest(t *testing.T) {
-	s := newStack(t, options{})
-	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-	c := s.dial(t, "/ws/campaign/1/", nil)
-	expect(t, c, "campaign_data", at(10))
-	if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")); err != nil {
-		t.Fatal(err)
-	}
-	expectClose(t, c, websocket.CloseNormalClosure)
-	fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 && s.hub.Watchers(1) == 0 })
-	fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
+	s := newWatched(t, options{})
+	s.closeByClient(t, s.watch(t))
 }
 
 // The server pings every 9/10 of the pong wait: a client that answers (by
 // reading) stays, one that never answers is dropped.
 func TestKeepalive(t *testing.T) {
-	s := newStack(t, options{cfg: func(c *Config) { c.PongWait = 500 * time.Millisecond }})
-	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	s := newWatched(t, options{cfg: func(c *Config) { c.PongWait = 500 * time.Millisecond }})
 
 	live := s.dial(t, "/ws/campaign/1/", nil)
-	pings := make(chan struct{}, 16)
-	live.SetPingHandler(func(data string) error {
-		pings <- struct{}{}
-		return live.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-	})
+	pings := answerPings(live)
 	expect(t, live, "campaign_data", at(10))
 	go func() {
 		for {

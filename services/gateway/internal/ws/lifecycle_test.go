@@ -29,16 +29,21 @@ func idle(t *testing.T) {
 	fanouttest.Eventually(t, "no writer left on idle sockets", func() bool { return writers(t) == 0 })
 }
 
+// idleSocket is a socket on campaign 1 that has sent its campaign_data and
+// has no writer left.
+func idleSocket(t *testing.T) (*stack, *websocket.Conn) {
+	s := newWatched(t, options{})
+	c := s.watch(t)
+	idle(t)
+	return s, c
+}
+
 // An idle socket keeps no writer goroutine (its stack was most of an idle
 // socket's memory); a frame for it starts one, which delivers it in order
 // with what follows and is gone again.
 func TestIdleSocketHasNoWriterAndStillGetsFrames(t *testing.T) {
-	s := newStack(t, options{})
-	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-	a := s.dial(t, "/ws/campaign/1/", nil)
-	b := s.dial(t, "/ws/campaign/1/", nil)
-	expect(t, a, "campaign_data", at(10))
-	expect(t, b, "campaign_data", at(10))
+	s := newWatched(t, options{})
+	a, b := s.watch(t), s.watch(t)
 	idle(t)
 
 	for round := range 3 {
@@ -57,10 +62,7 @@ func TestIdleSocketHasNoWriterAndStillGetsFrames(t *testing.T) {
 
 // The reply to a message from an idle socket's client gets a writer too.
 func TestIdleSocketAnswers(t *testing.T) {
-	s := newStack(t, options{})
-	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-	c := s.dial(t, "/ws/campaign/1/", nil)
-	expect(t, c, "campaign_data", at(10))
+	c := newWatched(t, options{}).watch(t)
 	for range 2 {
 		idle(t)
 		send(t, c, `{"type":"ping"}`)
@@ -73,14 +75,9 @@ func TestIdleSocketAnswers(t *testing.T) {
 // Keepalive pings go out while the socket has no writer, and a client that
 // answers them stays.
 func TestIdleSocketIsPinged(t *testing.T) {
-	s := newStack(t, options{cfg: func(c *Config) { c.PongWait = 300 * time.Millisecond }})
-	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
+	s := newWatched(t, options{cfg: func(c *Config) { c.PongWait = 300 * time.Millisecond }})
 	c := s.dial(t, "/ws/campaign/1/", nil)
-	pings := make(chan struct{}, 16)
-	c.SetPingHandler(func(data string) error {
-		pings <- struct{}{}
-		return c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-	})
+	pings := answerPings(c)
 	expect(t, c, "campaign_data", at(10))
 	idle(t)
 	got := make(chan []byte, 16)
@@ -107,11 +104,7 @@ func TestIdleSocketIsPinged(t *testing.T) {
 // the right code and lets go of its room, its interest and the drain.
 func TestCloseWhileIdle(t *testing.T) {
 	t.Run("drain", func(t *testing.T) {
-		s := newStack(t, options{})
-		s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-		c := s.dial(t, "/ws/campaign/1/", nil)
-		expect(t, c, "campaign_data", at(10))
-		idle(t)
+		s, c := idleSocket(t)
 		drained := make(chan struct{})
 		go func() {
 			defer close(drained)
@@ -127,24 +120,11 @@ func TestCloseWhileIdle(t *testing.T) {
 		fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
 	})
 	t.Run("client", func(t *testing.T) {
-		s := newStack(t, options{})
-		s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-		c := s.dial(t, "/ws/campaign/1/", nil)
-		expect(t, c, "campaign_data", at(10))
-		idle(t)
-		if err := c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")); err != nil {
-			t.Fatal(err)
-		}
-		expectClose(t, c, websocket.CloseNormalClosure)
-		fanouttest.Eventually(t, "the socket gone", func() bool { return s.h.Sockets() == 0 && s.hub.Watchers(1) == 0 })
-		fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
+		s, c := idleSocket(t)
+		s.closeByClient(t, c)
 	})
 	t.Run("binary message", func(t *testing.T) {
-		s := newStack(t, options{})
-		s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-		c := s.dial(t, "/ws/campaign/1/", nil)
-		expect(t, c, "campaign_data", at(10))
-		idle(t)
+		s, c := idleSocket(t)
 		if err := c.WriteMessage(websocket.BinaryMessage, []byte{1}); err != nil {
 			t.Fatal(err)
 		}

@@ -78,10 +78,7 @@ func TestRefusedMessagesClose1008(t *testing.T) {
 
 // The frame limits off, a client may send as it likes.
 func TestFrameLimitsOff(t *testing.T) {
-	s := newStack(t, options{})
-	s.fan.SetCampaign(1, at(10), dataFrame(1, at(10)))
-	c := s.dial(t, "/ws/campaign/1/", nil)
-	expect(t, c, "campaign_data", at(10))
+	c := newWatched(t, options{}).watch(t)
 	for range 100 {
 		send(t, c, `{}`)
 		if m := read(t, c); m.Code != "malformed" {
