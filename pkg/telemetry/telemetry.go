@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -80,6 +81,14 @@ func Setup(ctx context.Context, service string, opts Options) (*Telemetry, error
 	t.shutdown = append(t.shutdown, mp.Shutdown)
 	t.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return t, nil
+}
+
+// Close flushes and stops the providers, giving the exporters up to five
+// seconds: what a service defers when it exits.
+func (t *Telemetry) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = t.Shutdown(ctx)
 }
 
 // Shutdown flushes and stops the providers.

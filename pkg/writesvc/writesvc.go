@@ -99,11 +99,7 @@ func Run(ctx context.Context, log *slog.Logger, env *app.Env, s Service) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tel.Shutdown(sctx) // flush the last spans
-	}()
+	defer tel.Close() // flush the last spans
 	verifier, err := auth.New(ctx, authCfg)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)

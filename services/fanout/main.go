@@ -38,11 +38,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tel.Shutdown(sctx) // flush the last spans
-	}()
+	defer tel.Close() // flush the last spans
 
 	pool, err := pgdb.Connect(ctx, cfg.DatabaseURL, 30*time.Second)
 	if err != nil {

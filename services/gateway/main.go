@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
 
 	"github.com/campaign-live/campaign-live/pkg/app"
 	"github.com/campaign-live/campaign-live/pkg/telemetry"
@@ -31,11 +30,7 @@ func run(ctx context.Context, log *slog.Logger, env *app.Env) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tel.Shutdown(sctx) // last: flush the final spans
-	}()
+	defer tel.Close() // last: flush the final spans
 	wsLn, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen HTTP_ADDR: %w", err)
