@@ -273,6 +273,26 @@ func (s *stack) closeByClient(t *testing.T, c *websocket.Conn) {
 	fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
 }
 
+// drain drains the handler, as a SIGTERM does, and checks that each of
+// conns is closed 1012 and no socket is left.
+func (s *stack) drain(t *testing.T, conns ...*websocket.Conn) {
+	t.Helper()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.h.Drain(ctx)
+	}()
+	for _, c := range conns {
+		expectClose(t, c, websocket.CloseServiceRestart)
+	}
+	<-drained
+	if n := s.h.Sockets(); n != 0 {
+		t.Errorf("%d sockets open after the drain, want 0", n)
+	}
+}
+
 func TestSnapshotFirstThenEventsInOrder(t *testing.T) {
 	s := newStack(t, options{})
 	for _, tt := range []struct {
@@ -614,19 +634,7 @@ func TestDrainCloses1012(t *testing.T) {
 	expect(t, a, "campaign_data", at(10))
 	expect(t, b, "campaign_data", at(10))
 
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		s.h.Drain(ctx)
-	}()
-	expectClose(t, a, websocket.CloseServiceRestart)
-	expectClose(t, b, websocket.CloseServiceRestart)
-	<-drained
-	if n := s.h.Sockets(); n != 0 {
-		t.Errorf("%d sockets open after the drain, want 0", n)
-	}
+	s.drain(t, a, b)
 	_, resp, err := websocket.DefaultDialer.Dial(s.base+"/ws/campaign/1/", nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("dial while draining: %v, want HTTP 503", err)

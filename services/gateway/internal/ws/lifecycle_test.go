@@ -105,18 +105,7 @@ func TestIdleSocketIsPinged(t *testing.T) {
 func TestCloseWhileIdle(t *testing.T) {
 	t.Run("drain", func(t *testing.T) {
 		s, c := idleSocket(t)
-		drained := make(chan struct{})
-		go func() {
-			defer close(drained)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			s.h.Drain(ctx)
-		}()
-		expectClose(t, c, websocket.CloseServiceRestart)
-		<-drained
-		if n := s.h.Sockets(); n != 0 {
-			t.Errorf("%d sockets open after the drain, want 0", n)
-		}
+		s.drain(t, c)
 		fanouttest.Eventually(t, "the interest released", func() bool { return s.fan.Interested(1) == 0 })
 	})
 	t.Run("client", func(t *testing.T) {
