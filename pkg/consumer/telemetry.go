@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel"
@@ -27,18 +26,10 @@ func endProcess(span trace.Span, err error) { kafkax.EndProcessSpan(span, err) }
 // kafkax.Lag; the committed offsets are current, since this consumer
 // commits after every batch); it returns the function that stops it.
 func registerLag(cfg Config) func() {
-	transport := &kafka.Transport{}
-	lag := &kafkax.Lag{
-		Client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 5 * time.Second, Transport: transport},
-		Topic:  cfg.Topic, Group: cfg.Group, Log: cfg.Log,
-	}
-	stop, err := lag.Register()
+	stop, err := kafkax.NewLag(cfg.Brokers, cfg.Topic, cfg.Group, cfg.Log).Register()
 	if err != nil {
 		cfg.Log.Warn("no consumer lag metric", "err", err)
-		return transport.CloseIdleConnections
+		return func() {}
 	}
-	return func() {
-		stop()
-		transport.CloseIdleConnections()
-	}
+	return stop
 }

@@ -33,6 +33,19 @@ type Lag struct {
 	// KAFKA_COMMIT_INTERVAL); nil when the committed offsets are current.
 	Next func() map[int]int64
 	Log  *slog.Logger
+
+	transport *kafka.Transport // NewLag's, closed when the lag stops
+}
+
+// NewLag returns a Lag of group on topic with a client of its own to
+// brokers; stopping it (Register's function) closes the client's
+// connections.
+func NewLag(brokers []string, topic, group string, log *slog.Logger) *Lag {
+	t := &kafka.Transport{}
+	return &Lag{
+		Client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second, Transport: t},
+		Topic:  topic, Group: group, Log: log, transport: t,
+	}
 }
 
 // Register reports the lag at each collection of the global meter
@@ -62,7 +75,12 @@ func (l *Lag) Register() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka_consumer_lag: %w", err)
 	}
-	return func() { _ = reg.Unregister() }, nil
+	return func() {
+		_ = reg.Unregister()
+		if l.transport != nil {
+			l.transport.CloseIdleConnections()
+		}
+	}, nil
 }
 
 // Read returns the lag of each partition of the topic.

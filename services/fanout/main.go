@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
@@ -75,12 +74,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 		Epoch: cfg.CursorEpoch, Group: cfg.KafkaGroup, MaxBatch: cfg.ApplyBatch,
 	}, log)
 
-	transport := &kafka.Transport{}
-	defer transport.CloseIdleConnections()
-	lag := &kafkax.Lag{
-		Client: &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 5 * time.Second, Transport: transport},
-		Topic:  cfg.KafkaTopic, Group: cfg.KafkaGroup, Next: cons.Next, Log: log,
-	}
+	lag := kafkax.NewLag(cfg.KafkaBrokers, cfg.KafkaTopic, cfg.KafkaGroup, log)
+	lag.Next = cons.Next
 	stopLag, err := lag.Register()
 	if err != nil {
 		return err
