@@ -23,7 +23,6 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/testenv"
 )
@@ -222,16 +221,7 @@ func TestEndToEndThroughKafka(t *testing.T) {
 		ReachedAt: timestamppb.New(at), CreatedAt: timestamppb.New(at)})
 	msgs = append(msgs, twice, kafka.Message{Key: event.Key(1), Value: []byte("not an event")})
 
-	writer := kafkax.NewWriter(brokers, topic, 100)
-	// kafka-go's shared DefaultTransport caches metadata for 6s and would not
-	// yet know a topic created a moment ago by an earlier run in this process.
-	transport := &kafka.Transport{}
-	defer transport.CloseIdleConnections()
-	writer.Transport = transport
-	defer writer.Close()
-	if err := writer.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
+	testenv.Produce(t, brokers, topic, msgs...)
 
 	got, last, positions := gateway(t, w, want)
 	for id, ids := range want {
@@ -330,9 +320,7 @@ func TestEndToEndThroughKafka(t *testing.T) {
 	defer second.stop(t)
 	client = second.client(t)
 	w = watch(t, ctx, client, 1, 2)
-	if err := writer.WriteMessages(ctx, republish[1], republish[2]); err != nil {
-		t.Fatalf("republish: %v", err)
-	}
+	testenv.Produce(t, brokers, topic, republish[1], republish[2])
 	pending := map[int64]string{}
 	for id, m := range republish {
 		e, _ := event.Unmarshal(m.Value)

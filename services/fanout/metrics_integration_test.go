@@ -18,7 +18,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/testenv"
 )
@@ -97,14 +96,7 @@ func TestMetricsAfterApplying(t *testing.T) {
 	}
 	add(1, &campaignv1.Comment{Id: 1, CampaignId: 1, User: user, Content: "hi", CreatedAt: timestamppb.Now()})
 	msgs = append(msgs, kafka.Message{Key: event.Key(2), Value: []byte("not an event")})
-	writer := kafkax.NewWriter(brokers, topic, 100)
-	transport := &kafka.Transport{}
-	defer transport.CloseIdleConnections()
-	writer.Transport = transport
-	defer writer.Close()
-	if err := writer.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
+	testenv.Produce(t, brokers, topic, msgs...)
 	gateway(t, w, want)
 
 	// Counters move just before or after each push: wait for the last.

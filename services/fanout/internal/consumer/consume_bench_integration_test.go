@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 	"github.com/campaign-live/campaign-live/services/fanout/internal/hub"
@@ -75,14 +74,7 @@ func benchmarkConsume(b *testing.B, maxBatch int) {
 		add(id, &campaignv1.Contribution{Id: int64(i + 1), CampaignId: id, User: user, Amount: "10.50", Currency: "USD",
 			CreatedAt: timestamppb.Now()})
 	}
-	writer := kafkax.NewWriter(brokers, topic, 1000)
-	transport := &kafka.Transport{}
-	defer transport.CloseIdleConnections()
-	writer.Transport = transport
-	if err := writer.WriteMessages(ctx, msgs...); err != nil {
-		b.Fatalf("produce: %v", err)
-	}
-	writer.Close()
+	testenv.Produce(b, brokers, topic, msgs...)
 	ends := map[int]int64{}
 	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {

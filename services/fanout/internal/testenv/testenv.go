@@ -19,6 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 )
 
 // Name returns a unique lowercase name with prefix.
@@ -127,5 +129,23 @@ func Kafka(t testing.TB, partitions int) (brokers []string, topic string) {
 			t.Fatalf("topic %s has no leaders after 30s: %v", topic, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Produce writes msgs to topic as the services' producers do
+// (kafkax.NewWriter), through a transport of its own: kafka-go's shared
+// one caches metadata for 6 s and would not yet know a topic created a
+// moment ago.
+func Produce(t testing.TB, brokers []string, topic string, msgs ...kafka.Message) {
+	t.Helper()
+	writer := kafkax.NewWriter(brokers, topic, min(max(1, len(msgs)), 1000))
+	transport := &kafka.Transport{}
+	defer transport.CloseIdleConnections()
+	writer.Transport = transport
+	defer writer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := writer.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("produce: %v", err)
 	}
 }
