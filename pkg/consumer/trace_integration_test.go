@@ -65,13 +65,21 @@ func TestTraceCrossesKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	byKind := map[trace.SpanKind]sdktrace.ReadOnlySpan{}
-	for _, s := range spans.GetSpans().Snapshots() {
-		byKind[s.SpanKind()] = s
-	}
-	server, producer, cons := byKind[trace.SpanKindServer], byKind[trace.SpanKindProducer], byKind[trace.SpanKindConsumer]
-	if server == nil || producer == nil || cons == nil {
-		t.Fatalf("spans by kind: %v; want a server, a producer and a consumer span", byKind)
+	// The relay ends its producer span when the broker has acknowledged the
+	// batch, which can be after the reader above already has the message.
+	var server, producer, cons sdktrace.ReadOnlySpan
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		byKind := map[trace.SpanKind]sdktrace.ReadOnlySpan{}
+		for _, s := range spans.GetSpans().Snapshots() {
+			byKind[s.SpanKind()] = s
+		}
+		server, producer, cons = byKind[trace.SpanKindServer], byKind[trace.SpanKindProducer], byKind[trace.SpanKindConsumer]
+		if server != nil && producer != nil && cons != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("spans by kind: %v; want a server, a producer and a consumer span", byKind)
+		}
 	}
 	id := server.SpanContext().TraceID()
 	if producer.SpanContext().TraceID() != id || cons.SpanContext().TraceID() != id {
