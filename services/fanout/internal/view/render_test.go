@@ -1,8 +1,10 @@
 package view
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +100,79 @@ func TestPrepend(t *testing.T) {
 				t.Fatalf("got %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// The recent lists as Postgres hands back a json column: items with nested
+// objects, strings holding commas, brackets and escaped quotes, and blanks
+// between tokens.
+func TestPrependKeepsItemsWhole(t *testing.T) {
+	list := ` [ {"id":3,"user":{"id":7,"username":"a,b"},"content":"x\"],[{"}` + "\n" +
+		` , {"id":2,"content":"\\"} ,{"id":1,"tags":[1,[2,3]]} ] `
+	for n, want := range map[int]string{
+		1: `[{"id":9}]`,
+		2: `[{"id":9},{"id":3,"user":{"id":7,"username":"a,b"},"content":"x\"],[{"}]`,
+		3: `[{"id":9},{"id":3,"user":{"id":7,"username":"a,b"},"content":"x\"],[{"}` + "\n" + ` , {"id":2,"content":"\\"}]`,
+		9: `[{"id":9},{"id":3,"user":{"id":7,"username":"a,b"},"content":"x\"],[{"}` + "\n" +
+			` , {"id":2,"content":"\\"} ,{"id":1,"tags":[1,[2,3]]}]`,
+	} {
+		got, err := prepend([]byte(list), []byte(`{"id":9}`), n, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("n=%d: got %s\nwant %s", n, got, want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("n=%d: %s is not JSON", n, got)
+		}
+	}
+	if _, err := prepend([]byte(`{"id":1}`), []byte(`{"id":9}`), 3, false); err == nil {
+		t.Error("prepend into an object: nil error")
+	}
+}
+
+// FuzzPrepend: for any JSON array, prepend keeps the first n-1 items, each
+// exactly as it was, after the new one.
+func FuzzPrepend(f *testing.F) {
+	f.Add([]byte(`[{"id":1,"s":"a,\"b]"},{"id":2}]`), uint8(2))
+	f.Add([]byte(` [ [1,2] , "x,y" , {"a":{"b":[]}} ] `), uint8(3))
+	f.Add([]byte(`[]`), uint8(1))
+	f.Fuzz(func(t *testing.T, list []byte, n8 uint8) {
+		var items []json.RawMessage
+		if json.Unmarshal(list, &items) != nil {
+			return // the lists come from a json column: always JSON
+		}
+		n := int(n8%8) + 1
+		got, err := prepend(list, []byte(`{"new":true}`), n, false)
+		if err != nil {
+			t.Fatalf("prepend(%q, %d): %v", list, n, err)
+		}
+		var out []json.RawMessage
+		if err := json.Unmarshal(got, &out); err != nil {
+			t.Fatalf("prepend(%q, %d) = %q, not a JSON array: %v", list, n, got, err)
+		}
+		want := min(len(items), n-1)
+		if len(out) != want+1 || string(out[0]) != `{"new":true}` {
+			t.Fatalf("prepend(%q, %d) = %q: want the new item and %d kept", list, n, got, want)
+		}
+		for i := range want {
+			if !bytes.Equal(bytes.TrimSpace(out[i+1]), bytes.TrimSpace(items[i])) {
+				t.Fatalf("prepend(%q, %d): item %d is %q, was %q", list, n, i, out[i+1], items[i])
+			}
+		}
+	})
+}
+
+// BenchmarkPrepend: one contribution into a campaign's recent list of 20,
+// as fanout does for every event.
+func BenchmarkPrepend(b *testing.B) {
+	one := []byte(`{"id":123456,"campaign":4242,"user":{"id":77,"username":"someone"},"amount":"100.00","currency":"USD","created_at":"2026-11-26T04:12:58.123456Z"}`)
+	list := []byte("[" + strings.TrimSuffix(strings.Repeat(string(one)+",", 20), ",") + "]")
+	b.SetBytes(int64(len(list)))
+	for b.Loop() {
+		if _, err := prepend(list, one, 20, false); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
