@@ -236,7 +236,7 @@ func perSecond(r limit.Rate) rate.Limit {
 }
 
 // writeLoop is a writer's turn: it writes what the queue brings, after
-// c.last, until the queue has stayed empty for writerLinger, and returns;
+// c.last, until the queue has stayed empty for Config.WriterLinger, and returns;
 // the next push starts another writer. The writer that finds the socket
 // shut ends it.
 func (c *conn) writeLoop() {
@@ -256,9 +256,9 @@ func (c *conn) writeLoop() {
 		batch, finish, lingering = c.send.next(batch, wake)
 		if lingering {
 			if timer == nil {
-				timer = time.NewTimer(writerLinger)
+				timer = time.NewTimer(c.cfg.WriterLinger)
 			} else {
-				timer.Reset(writerLinger)
+				timer.Reset(c.cfg.WriterLinger)
 			}
 			select {
 			case <-wake:
@@ -285,11 +285,6 @@ func (c *conn) writeLoop() {
 		}
 	}
 }
-
-// writerLinger is how long a writer waits on an empty queue for the next
-// frame before its goroutine ends. Past it the socket is idle and keeps no
-// goroutine but its reader (W3); within it a busy socket keeps its writer.
-const writerLinger = 250 * time.Millisecond
 
 // keepalive starts the pings, every 9/10 of the pong wait. They go from a
 // timer, beside whichever writer runs: an idle socket has none, and

@@ -61,6 +61,7 @@ func newStack(t *testing.T, o options) *stack {
 		PongWait:       time.Minute,
 		ReadLimit:      4096,
 		SendQueue:      256,
+		WriterLinger:   100 * time.Millisecond, // the idle tests wait it out
 	}
 	if o.cfg != nil {
 		o.cfg(&cfg)
