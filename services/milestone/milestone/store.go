@@ -2,7 +2,6 @@ package milestone
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -66,39 +65,37 @@ type counted struct {
 // marks reached, with one event each, the milestones the new total meets.
 // It returns them, lowest target first.
 func count(ctx context.Context, tx pgx.Tx, c counted) ([]event.MilestoneData, error) {
-	// Counted and added in one statement: the total grows only if the id
-	// is counted for the first time (no row otherwise).
-	var raised string
-	err := tx.QueryRow(ctx, `
+	// Both statements go in one round trip; the second still runs after
+	// the first, as a statement of its own, so that under READ COMMITTED
+	// it sees every milestone committed before this transaction got the
+	// total's lock (doc.go). It reads the new total itself rather than
+	// waiting for the first's answer. For a contribution counted before
+	// (the same event published again) the first adds nothing and the
+	// second finds nothing left to reach at that total.
+	var ms []event.MilestoneData
+	b := &pgx.Batch{}
+	b.Queue(`
 		WITH first AS (
 			INSERT INTO counted_contributions (contribution_id, campaign_id, amount) VALUES ($1, $2, $3)
 			ON CONFLICT (contribution_id) DO NOTHING
 			RETURNING campaign_id, amount)
 		INSERT INTO campaign_totals (campaign_id, raised) SELECT campaign_id, amount FROM first
-		ON CONFLICT (campaign_id) DO UPDATE SET raised = campaign_totals.raised + EXCLUDED.raised
-		RETURNING raised::text`, c.ID, c.CampaignID, c.Amount).Scan(&raised)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil, nil // counted before: the same event published again
-	case err != nil:
-		return nil, fmt.Errorf("count contribution %d into campaign %d total: %w", c.ID, c.CampaignID, err)
-	}
-	// A statement of its own, so that under READ COMMITTED it sees every
-	// milestone committed before this transaction got the total's lock
-	// (doc.go).
-	rows, err := tx.Query(ctx, `
+		ON CONFLICT (campaign_id) DO UPDATE SET raised = campaign_totals.raised + EXCLUDED.raised`,
+		c.ID, c.CampaignID, c.Amount)
+	b.Queue(`
 		WITH reached AS (
-			UPDATE milestones SET status = 'reached', reached_at = greatest($3, created_at)
-			WHERE campaign_id = $1 AND status = 'pending' AND target_amount <= $2::numeric
+			UPDATE milestones SET status = 'reached', reached_at = greatest($2, created_at)
+			WHERE campaign_id = $1 AND status = 'pending'
+				AND target_amount <= (SELECT raised FROM campaign_totals WHERE campaign_id = $1)
 			RETURNING `+milestoneColumns+`
 		)
-		SELECT * FROM reached ORDER BY target_amount::numeric, id`, c.CampaignID, raised, c.At)
-	if err != nil {
-		return nil, fmt.Errorf("reach milestones of campaign %d: %w", c.CampaignID, err)
-	}
-	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (event.MilestoneData, error) { return scanMilestone(r) })
-	if err != nil {
-		return nil, fmt.Errorf("reach milestones of campaign %d: %w", c.CampaignID, err)
+		SELECT * FROM reached ORDER BY target_amount::numeric, id`, c.CampaignID, c.At).
+		Query(func(rows pgx.Rows) (err error) {
+			ms, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (event.MilestoneData, error) { return scanMilestone(r) })
+			return err
+		})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("count contribution %d into campaign %d total and reach its milestones: %w", c.ID, c.CampaignID, err)
 	}
 	for _, m := range ms {
 		e, err := milestoneEvent(m)
