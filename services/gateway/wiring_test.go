@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,15 +215,54 @@ func TestSlowlorisHandshakeIsCut(t *testing.T) {
 	}
 }
 
-// TestMetricsExposed checks the names the dashboard and alerts are written
-// against, as the Prometheus exposition on the ops port shows them.
-func TestMetricsExposed(t *testing.T) {
-	tel, err := telemetry.Setup(context.Background(), "gateway", telemetry.Options{})
+// processTelemetry installs the global providers once per process, as run
+// does: pkg/limit's refusal counter is bound to the first meter provider
+// installed, so a second Setup (go test -count=2) would serve a registry
+// that never sees a refusal.
+var processTelemetry = sync.OnceValues(func() (*telemetry.Telemetry, error) {
+	return telemetry.Setup(context.Background(), "gateway", telemetry.Options{})
+})
+
+// scrape reads the Prometheus exposition at url into its samples by
+// series, `name{labels}`.
+func scrape(t *testing.T, url string) (map[string]float64, string) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		series, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("/metrics line %q: %v", line, err)
+		}
+		samples[series] = v
+	}
+	return samples, string(b)
+}
+
+// TestMetricsExposed checks the names the dashboard and alerts are written
+// against, as the Prometheus exposition on the ops port shows them. The
+// counters are compared with a scrape before the sockets, since earlier
+// runs in the process (-count) added to them.
+func TestMetricsExposed(t *testing.T) {
+	tel, err := processTelemetry()
+	if err != nil {
+		t.Fatal(err)
+	}
 	g := startGateway(t, map[string]string{"WS_FRAME_RATE": "1/1h", "WS_FRAME_BURST": "1"}, tel.Metrics)
+	metrics := "http://" + g.ops + "/metrics"
+	before, _ := scrape(t, metrics)
 
 	c, first := g.watch(t, "")
 	cur := regexp.MustCompile(`"cursor":"([^"]+)"`).FindStringSubmatch(first)[1]
@@ -235,36 +276,38 @@ func TestMetricsExposed(t *testing.T) {
 			t.Fatalf("reply %s, want %s", f, want)
 		}
 	}
-	resumed, _ := g.watch(t, "since="+cur) // the event at 42, then resumed
-	readFrame(t, resumed)
+	// The event at 42, then resumed: read both, so both are counted.
+	resumed, _ := g.watch(t, "since="+cur)
+	if f := readFrame(t, resumed); !strings.Contains(f, `"type":"resumed"`) {
+		t.Fatalf("second frame of the resume %s, want resumed", f)
+	}
 
-	body := func() string {
-		resp, err := http.Get("http://" + g.ops + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}()
-	for _, want := range []string{
-		`gateway_sockets_open 2`,
-		`gateway_send_queue_depth 0`,
-		`gateway_messages_sent_total{type="campaign_data"} 1`,
-		`gateway_messages_sent_total{type="contribution"} 2`,
-		`gateway_messages_sent_total{type="pong"} 1`,
-		`gateway_messages_sent_total{type="error"} 1`,
-		`gateway_messages_sent_total{type="resumed"} 1`,
-		`gateway_delivery_latency_seconds_bucket{le="10"} 1`,
-		`gateway_delivery_latency_seconds_count 1`,
-		`gateway_resumes_total{result="hit"} 1`,
-		`gateway_resumes_total{result="miss"} 0`,
-		`gateway_slow_client_closes_total 0`,
-		`gateway_closes_total{code="1013"} 0`,
-		`rate_limit_refusals_total{limit="ws_frames"} 1`,
+	after, body := scrape(t, metrics)
+	for _, want := range []struct {
+		series string
+		added  float64 // since before; gauges were 0 then
+	}{
+		{`gateway_sockets_open`, 2},
+		{`gateway_send_queue_depth`, 0},
+		{`gateway_messages_sent_total{type="campaign_data"}`, 1},
+		{`gateway_messages_sent_total{type="contribution"}`, 2},
+		{`gateway_messages_sent_total{type="pong"}`, 1},
+		{`gateway_messages_sent_total{type="error"}`, 1},
+		{`gateway_messages_sent_total{type="resumed"}`, 1},
+		{`gateway_delivery_latency_seconds_bucket{le="10"}`, 1},
+		{`gateway_delivery_latency_seconds_count`, 1},
+		{`gateway_resumes_total{result="hit"}`, 1},
+		{`gateway_resumes_total{result="miss"}`, 0},
+		{`gateway_slow_client_closes_total`, 0},
+		{`gateway_closes_total{code="1013"}`, 0},
+		{`rate_limit_refusals_total{limit="ws_frames"}`, 1},
 	} {
-		if !strings.Contains(body, "\n"+want+"\n") {
-			t.Errorf("/metrics has no line %s", want)
+		got, ok := after[want.series]
+		switch {
+		case !ok:
+			t.Errorf("/metrics has no series %s", want.series)
+		case got-before[want.series] != want.added:
+			t.Errorf("%s went from %v to %v, want +%v", want.series, before[want.series], got, want.added)
 		}
 	}
 	if t.Failed() {
