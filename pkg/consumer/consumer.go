@@ -28,7 +28,6 @@ package consumer
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -187,21 +186,17 @@ func (c *Consumer) ApplyBatch(ctx context.Context, batch []kafka.Message) (err e
 		}
 	}()
 	return pgx.BeginFunc(ctx, c.cfg.Pool, func(tx pgx.Tx) error {
-		applied := map[int]int64{} // per partition, read (and locked) on first use
-		advanced := map[int]string{}
+		// One statement reads (and locks) the applied offsets of every
+		// partition in the batch, and one stores them: a round trip per
+		// partition each way was most of a small batch's round trips.
+		applied, err := c.appliedOffsets(ctx, tx, wanted)
+		if err != nil {
+			return err
+		}
+		advanced := map[topicPartition]bool{}
 		for i, m := range wanted {
-			last, seen := applied[m.Partition]
-			if !seen {
-				last = -1
-				err := tx.QueryRow(ctx,
-					`SELECT "offset" FROM consumer_offsets WHERE group_id = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-					c.cfg.Group, m.Topic, m.Partition).Scan(&last)
-				if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-					return fmt.Errorf("read applied offset: %w", err)
-				}
-			}
-			if m.Offset <= last {
-				applied[m.Partition] = last
+			at := topicPartition{m.Topic, m.Partition}
+			if m.Offset <= applied[at] {
 				continue
 			}
 			e, err := event.Unmarshal(m.Value)
@@ -210,19 +205,74 @@ func (c *Consumer) ApplyBatch(ctx context.Context, batch []kafka.Message) (err e
 			} else if err := c.cfg.Handler(ctxs[i], tx, e); err != nil {
 				return fmt.Errorf("handle %s event %s: %w", e.GetType(), e.GetId(), err)
 			}
-			applied[m.Partition] = m.Offset
-			advanced[m.Partition] = m.Topic
+			applied[at] = m.Offset
+			advanced[at] = true
 		}
-		for partition, topic := range advanced {
-			if _, err := tx.Exec(ctx, `
-				INSERT INTO consumer_offsets (group_id, topic, partition, "offset") VALUES ($1, $2, $3, $4)
-				ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset"`,
-				c.cfg.Group, topic, partition, applied[partition]); err != nil {
-				return fmt.Errorf("store applied offset: %w", err)
-			}
+		if len(advanced) == 0 {
+			return nil
+		}
+		var (
+			topics     []string
+			partitions []int32
+			offsets    []int64
+		)
+		for at := range advanced {
+			topics, partitions, offsets = append(topics, at.topic), append(partitions, int32(at.partition)), append(offsets, applied[at])
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO consumer_offsets (group_id, topic, partition, "offset")
+			SELECT $1, t, p, o FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS u (t, p, o)
+			ON CONFLICT (group_id, topic, partition) DO UPDATE SET "offset" = EXCLUDED."offset"`,
+			c.cfg.Group, topics, partitions, offsets); err != nil {
+			return fmt.Errorf("store applied offsets: %w", err)
 		}
 		return nil
 	})
+}
+
+type topicPartition struct {
+	topic     string
+	partition int
+}
+
+// appliedOffsets reads, and locks for the rest of tx, the last applied
+// offset of each partition of batch; -1 for a partition never applied.
+func (c *Consumer) appliedOffsets(ctx context.Context, tx pgx.Tx, batch []kafka.Message) (map[topicPartition]int64, error) {
+	applied := map[topicPartition]int64{}
+	var (
+		topics     []string
+		partitions []int32
+	)
+	for _, m := range batch {
+		at := topicPartition{m.Topic, m.Partition}
+		if _, ok := applied[at]; !ok {
+			applied[at] = -1
+			topics, partitions = append(topics, m.Topic), append(partitions, int32(m.Partition))
+		}
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT topic, partition, "offset" FROM consumer_offsets
+		WHERE group_id = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::integer[]))
+		ORDER BY topic, partition
+		FOR UPDATE`, c.cfg.Group, topics, partitions)
+	if err != nil {
+		return nil, fmt.Errorf("read applied offsets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			at     topicPartition
+			offset int64
+		)
+		if err := rows.Scan(&at.topic, &at.partition, &offset); err != nil {
+			return nil, fmt.Errorf("read applied offsets: %w", err)
+		}
+		applied[at] = offset
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read applied offsets: %w", err)
+	}
+	return applied, nil
 }
 
 func (c *Consumer) wanted(m kafka.Message) bool {
