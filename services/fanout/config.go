@@ -25,6 +25,7 @@ type config struct {
 	HistoryEvents  int
 	HistoryAge     time.Duration
 	HistoryPrune   time.Duration
+	EventSeenAge   time.Duration // 0: event ids are never forgotten
 	RecentItems    int
 	GRPCAddr       string
 	HTTPAddr       string
@@ -71,6 +72,27 @@ func loadConfig(env *app.Env) (config, error) {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s=%s: want a positive duration", key, d))
 		}
+	}
+	// EVENT_SEEN_MAX_AGE is how long an applied event id is remembered, to
+	// recognise a record read again. It must stay above the topic's
+	// retention.ms + segment.ms (7 + 7 days by default): a record can be
+	// read, and so redelivered or replayed, until then. The default's day
+	// more is the margin for Kafka's retention check (every 5 minutes) and
+	// for clocks. 0 turns pruning off, which env.Duration would refuse.
+	c.EventSeenAge = 15 * 24 * time.Hour
+	if v := env.String("EVENT_SEEN_MAX_AGE", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("EVENT_SEEN_MAX_AGE=%q: want 0 (never prune) or a duration such as 360h", v))
+		} else {
+			c.EventSeenAge = d
+		}
+	}
+	if c.EventSeenAge > 0 && c.EventSeenAge < c.HistoryAge {
+		// An id forgotten while its history row remains could not be
+		// applied again: its history insert would fail on every retry.
+		errs = append(errs, fmt.Errorf("EVENT_SEEN_MAX_AGE=%s: want 0 (never prune) or at least HISTORY_MAX_AGE (%s)",
+			c.EventSeenAge, c.HistoryAge))
 	}
 	for key, addr := range map[string]string{"GRPC_ADDR": c.GRPCAddr, "HTTP_ADDR": c.HTTPAddr, "OPS_ADDR": c.OpsAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

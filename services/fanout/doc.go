@@ -39,9 +39,10 @@
 // subscribes, waits for Subscribed, then reads a Snapshot misses nothing and
 // drops the deliveries at or before the snapshot's position.
 //
-// Deduplication is by event id (event_seen, never pruned) as well as
-// by position: the outbox may publish an event twice at two offsets, and a
-// crash or rebalance redelivers records since the last committed offset. A
+// Deduplication is by event id (event_seen, for as long as the topic can
+// give a record again; see History and resume) as well as by position:
+// the outbox may publish an event twice at two offsets, and a crash or
+// rebalance redelivers records since the last committed offset. A
 // duplicate does not change the view, but it is pushed again, with the frame
 // and position stored when it was first applied, because whoever applied it
 // first may have died between its commit and its push. Gateways drop
@@ -74,12 +75,26 @@
 // # History and resume
 //
 // Every event's frame and position stay in history, bounded per campaign by
-// HISTORY_MAX_EVENTS and HISTORY_MAX_AGE: a loop deletes a prefix by
-// position and records the highest position deleted (history_horizon) in
-// the same transaction. History(campaign, after) is complete exactly when
-// after is in the view's epoch and partition, not past the view, and not
-// before the horizon; gateways then replay instead of sending a snapshot.
-// Deduplication uses event_seen, which is not pruned.
+// HISTORY_MAX_EVENTS and HISTORY_MAX_AGE: every HISTORY_PRUNE_INTERVAL a
+// pruner (view.Pruner) deletes a prefix by position and records the
+// highest position deleted (history_horizon) in the same transaction.
+// History(campaign, after) is complete exactly when after is in the view's
+// epoch and partition, not past the view, and not before the horizon;
+// gateways then replay instead of sending a snapshot. A round costs the
+// rows it deletes and the campaigns written since the round before, not
+// the size of history: the age bound reads only the rows older than
+// HISTORY_MAX_AGE, and the count bound checks only campaigns written since
+// (all of them in the first round after a start).
+//
+// The same rounds forget the event ids applied more than
+// EVENT_SEEN_MAX_AGE ago (15 days; 0 never forgets). Every repeat the
+// dedupe stands against (the outbox publishing twice, a redelivery, a
+// replay of the topic) reads a record that is still in the topic, and an
+// event is applied only after its record was written, so its record is
+// gone once the topic's retention.ms + segment.ms (7 + 7 days by default)
+// have passed since. An id forgotten sooner would, read again, be applied
+// a second time, in a new epoch: EVENT_SEEN_MAX_AGE must stay above the
+// topic's retention.ms + segment.ms.
 //
 // # Observability
 //

@@ -110,8 +110,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		}
 		return err
 	})
-	g.Go("history", func(ctx context.Context) error {
-		views.PruneEvery(ctx, cfg.HistoryPrune, cfg.HistoryEvents, cfg.HistoryAge, log)
+	pruner := view.NewPruner(views, view.Retention{
+		HistoryEvents: cfg.HistoryEvents, HistoryAge: cfg.HistoryAge, SeenAge: cfg.EventSeenAge,
+	})
+	g.Go("prune", func(ctx context.Context) error {
+		pruner.Run(ctx, cfg.HistoryPrune, log)
 		return nil
 	})
 	g.Go("grpc", func(ctx context.Context) error {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/campaign-live/campaign-live/pkg/cursor"
 	"github.com/campaign-live/campaign-live/pkg/event"
@@ -124,57 +126,293 @@ func (s *Store) History(ctx context.Context, campaignID int64, after cursor.Posi
 	return h, nil
 }
 
-// Prune bounds every campaign's history: it keeps the newest maxEvents
-// events and those applied within maxAge, and deletes the rest. For each
-// campaign it deletes a prefix by position, never a row in the middle, and
-// raises the campaign's horizon (history_horizon) to the highest position
-// deleted, in the same transaction, so Complete stays exact. It returns how
-// many rows it deleted.
+// Retention is how much of its history and of its dedupe the view keeps.
+type Retention struct {
+	// HistoryEvents and HistoryAge bound each campaign's history: it keeps
+	// its newest HistoryEvents events and those applied within HistoryAge.
+	HistoryEvents int
+	HistoryAge    time.Duration
+	// SeenAge is how long an applied event id stays in event_seen, the
+	// dedupe; zero keeps ids forever. It must be longer than a record
+	// stays readable in the topic: retention.ms + segment.ms, and a
+	// margin (see pruneSeen).
+	SeenAge time.Duration
+	// BatchRows is about the most rows one transaction deletes, and
+	// BatchCampaigns the most campaigns one transaction counts; zero means
+	// DefaultBatchRows and DefaultBatchCampaigns.
+	BatchRows, BatchCampaigns int
+}
+
+const (
+	// DefaultBatchRows keeps a prune transaction to a few MB of WAL and
+	// well under a second.
+	DefaultBatchRows = 10_000
+	// DefaultBatchCampaigns bounds the campaigns counted in one statement:
+	// each costs a walk of up to HistoryEvents+1 index entries.
+	DefaultBatchCampaigns = 1_000
+	// countOverlap is how far before its previous round a round looks for
+	// campaigns written since. A history row's applied_at is when its
+	// transaction began, and the row is visible only from its commit: a
+	// row whose transaction took less than this (an apply takes
+	// milliseconds) is never missed.
+	countOverlap = 30 * time.Second
+)
+
+// Pruned is what one round of pruning did.
+type Pruned struct {
+	// ByAge and ByCount are the history rows deleted by each bound.
+	ByAge, ByCount int64
+	// Counted is how many campaigns had their count checked.
+	Counted int
+	// Seen is the event_seen rows deleted.
+	Seen int64
+	// Transactions is how many deleting statements it ran, each a
+	// transaction of its own.
+	Transactions int
+}
+
+// A Pruner bounds the view's history and its dedupe. Its count bound only
+// looks at campaigns written since its previous round (all of them in its
+// first), so a round costs about the rows it deletes plus the campaigns
+// written since, not the size of the tables. A campaign not written since
+// has been counted already and has no more than HistoryEvents rows, unless
+// its bound missed it (an apply transaction that took longer than
+// countOverlap); such a campaign keeps its extra rows until it is written
+// to again, they age out, or the fanout restarts.
+//
+// A Pruner is safe for concurrent use; its rounds run one at a time.
+// Pruners of several fanout instances may run at once: each statement
+// raises horizons only upwards and deletes only below them.
+type Pruner struct {
+	pool *pgxpool.Pool
+	r    Retention
+
+	mu sync.Mutex
+	// since is where the next round's count looks from: when the last
+	// successful round began, less countOverlap (Postgres' clock, as
+	// applied_at). Zero until then: count every campaign.
+	since time.Time
+}
+
+// NewPruner returns a Pruner of s's tables that has not pruned yet.
+func NewPruner(s *Store, r Retention) *Pruner {
+	if r.BatchRows <= 0 {
+		r.BatchRows = DefaultBatchRows
+	}
+	if r.BatchCampaigns <= 0 {
+		r.BatchCampaigns = DefaultBatchCampaigns
+	}
+	return &Pruner{pool: s.pool, r: r}
+}
+
+// Prune bounds every campaign's history, as one round of a new Pruner
+// (which counts every campaign) with SeenAge zero: it keeps the newest
+// maxEvents events and those applied within maxAge. It returns how many
+// rows it deleted.
 func (s *Store) Prune(ctx context.Context, maxEvents int, maxAge time.Duration) (int64, error) {
-	var deleted int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// The cut of a campaign is its newest row that is beyond the count
-		// or the age: it and everything before it go.
-		if _, err := tx.Exec(ctx, `
-			WITH ranked AS (
-				SELECT campaign_id, pos_epoch, pos_partition, pos_offset, applied_at,
-					row_number() OVER (PARTITION BY campaign_id
-						ORDER BY pos_epoch DESC, pos_partition DESC, pos_offset DESC) AS rn
-				FROM history
-			), cuts AS (
-				SELECT DISTINCT ON (campaign_id) campaign_id, pos_epoch, pos_partition, pos_offset
-				FROM ranked
-				WHERE rn > $1 OR applied_at < now() - make_interval(secs => $2)
-				ORDER BY campaign_id, pos_epoch DESC, pos_partition DESC, pos_offset DESC
-			)
+	p, err := NewPruner(s, Retention{HistoryEvents: maxEvents, HistoryAge: maxAge}).Prune(ctx)
+	return p.ByAge + p.ByCount, err
+}
+
+// Prune runs one round: history by age, history by count, then
+// event_seen by age. Each transaction deletes, per campaign, a prefix of
+// its history by position, never a row in the middle, and raises the
+// campaign's horizon (history_horizon) to the highest position deleted,
+// so Complete stays exact. A failed round keeps what its transactions
+// committed, and the next round counts from where this one would have.
+func (p *Pruner) Prune(ctx context.Context) (Pruned, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var done Pruned
+	var began time.Time
+	if err := p.pool.QueryRow(ctx, `SELECT now()`).Scan(&began); err != nil {
+		return done, fmt.Errorf("prune: read the clock: %w", err)
+	}
+	if err := p.pruneByAge(ctx, &done); err != nil {
+		return done, fmt.Errorf("prune history by age: %w", err)
+	}
+	if err := p.pruneByCount(ctx, &done); err != nil {
+		return done, fmt.Errorf("prune history by count: %w", err)
+	}
+	p.since = began.Add(-countOverlap)
+	if err := p.pruneSeen(ctx, &done); err != nil {
+		return done, fmt.Errorf("prune event_seen: %w", err)
+	}
+	return done, nil
+}
+
+// The prune statements each choose rows to go, `picked`: a prefix of each
+// campaign's history by position, or rows from within one. sqlCut ends
+// them: per campaign it deletes every row up to the highest position
+// picked and raises the horizon to it, in the same statement and so the
+// same transaction, and returns how many rows were picked and deleted. A
+// campaign's new rows are always above its view, so above any cut.
+const (
+	sqlCut = `
+		cuts AS (
+			SELECT DISTINCT ON (campaign_id) campaign_id, pos_epoch, pos_partition, pos_offset
+			FROM picked
+			ORDER BY campaign_id, pos_epoch DESC, pos_partition DESC, pos_offset DESC
+		), raised AS (
 			INSERT INTO history_horizon AS z (campaign_id, pos_epoch, pos_partition, pos_offset)
 			SELECT campaign_id, pos_epoch, pos_partition, pos_offset FROM cuts
 			ON CONFLICT (campaign_id) DO UPDATE
 				SET pos_epoch = EXCLUDED.pos_epoch, pos_partition = EXCLUDED.pos_partition, pos_offset = EXCLUDED.pos_offset
 				WHERE (EXCLUDED.pos_epoch, EXCLUDED.pos_partition, EXCLUDED.pos_offset)
-					> (z.pos_epoch, z.pos_partition, z.pos_offset)`,
-			maxEvents, maxAge.Seconds()); err != nil {
-			return fmt.Errorf("raise history horizons: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `
-			DELETE FROM history h USING history_horizon z
-			WHERE h.campaign_id = z.campaign_id
-				AND (h.pos_epoch, h.pos_partition, h.pos_offset) <= (z.pos_epoch, z.pos_partition, z.pos_offset)`)
-		if err != nil {
-			return fmt.Errorf("delete pruned history: %w", err)
-		}
-		deleted = tag.RowsAffected()
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("prune history: %w", err)
+					> (z.pos_epoch, z.pos_partition, z.pos_offset)
+		), gone AS (
+			DELETE FROM history h USING cuts c
+			WHERE h.campaign_id = c.campaign_id
+				AND (h.pos_epoch, h.pos_partition, h.pos_offset) <= (c.pos_epoch, c.pos_partition, c.pos_offset)
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM picked), (SELECT count(*) FROM gone)`
+	// The $2 oldest rows older than $1 seconds, by history_by_applied_at.
+	// Within a campaign applied_at and position grow together (but for
+	// the moments between an apply's begin and its lock), so the cut
+	// rarely takes more rows than were picked.
+	sqlPruneByAge = `
+		WITH picked AS (
+			SELECT campaign_id, pos_epoch, pos_partition, pos_offset
+			FROM history
+			WHERE applied_at < now() - make_interval(secs => $1)
+			ORDER BY applied_at
+			LIMIT $2
+		), ` + sqlCut
+	// Of each campaign of $1, the rows beyond its $2 newest: the cut is
+	// its ($2+1)-th newest row, found by walking history_by_position
+	// backwards; what goes is read forwards from the oldest, at most $3
+	// rows for the statement.
+	sqlPruneByCount = `
+		WITH picked AS (
+			SELECT d.campaign_id, d.pos_epoch, d.pos_partition, d.pos_offset
+			FROM unnest($1::bigint[]) AS c(campaign_id)
+			CROSS JOIN LATERAL (
+				SELECT pos_epoch, pos_partition, pos_offset
+				FROM history h
+				WHERE h.campaign_id = c.campaign_id
+				ORDER BY pos_epoch DESC, pos_partition DESC, pos_offset DESC
+				OFFSET $2 LIMIT 1
+			) AS k
+			CROSS JOIN LATERAL (
+				SELECT campaign_id, pos_epoch, pos_partition, pos_offset
+				FROM history h
+				WHERE h.campaign_id = c.campaign_id
+					AND (h.pos_epoch, h.pos_partition, h.pos_offset) <= (k.pos_epoch, k.pos_partition, k.pos_offset)
+				ORDER BY pos_epoch, pos_partition, pos_offset
+				LIMIT $3
+			) AS d
+			LIMIT $3
+		), ` + sqlCut
+	// The campaigns written since $1, by history_by_applied_at.
+	sqlWrittenSince  = `SELECT DISTINCT campaign_id FROM history WHERE applied_at >= $1 ORDER BY campaign_id`
+	sqlEveryCampaign = `SELECT campaign_id FROM campaign_view ORDER BY campaign_id`
+	// At most $2 event ids applied more than $1 seconds ago, by
+	// event_seen_by_applied_at, deleted by their row addresses.
+	sqlPruneSeen = `
+		DELETE FROM event_seen
+		WHERE ctid = ANY(ARRAY(
+			SELECT ctid FROM event_seen
+			WHERE applied_at < now() - make_interval(secs => $1)
+			ORDER BY applied_at
+			LIMIT $2))`
+)
+
+// cut runs one prune statement, a transaction of its own.
+func (p *Pruner) cut(ctx context.Context, done *Pruned, sql string, args ...any) (picked, deleted int64, err error) {
+	if err := p.pool.QueryRow(ctx, sql, args...).Scan(&picked, &deleted); err != nil {
+		return 0, 0, err
 	}
-	return deleted, nil
+	done.Transactions++
+	return picked, deleted, nil
 }
 
-// PruneEvery runs Prune every interval until ctx ends, logging what it did
-// and what failed (the next round tries again).
-func (s *Store) PruneEvery(ctx context.Context, interval time.Duration, maxEvents int, maxAge time.Duration, log *slog.Logger) {
+// pruneByAge deletes the history older than HistoryAge, BatchRows at a
+// time, oldest first. It touches only those rows.
+func (p *Pruner) pruneByAge(ctx context.Context, done *Pruned) error {
+	for {
+		picked, deleted, err := p.cut(ctx, done, sqlPruneByAge, p.r.HistoryAge.Seconds(), p.r.BatchRows)
+		if err != nil {
+			return err
+		}
+		done.ByAge += deleted
+		if picked < int64(p.r.BatchRows) {
+			return nil
+		}
+	}
+}
+
+// pruneByCount cuts each campaign written since the last round to its
+// newest HistoryEvents events, BatchCampaigns campaigns and about
+// BatchRows rows per transaction.
+func (p *Pruner) pruneByCount(ctx context.Context, done *Pruned) error {
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if p.since.IsZero() {
+		rows, err = p.pool.Query(ctx, sqlEveryCampaign)
+	} else {
+		rows, err = p.pool.Query(ctx, sqlWrittenSince, p.since)
+	}
+	if err != nil {
+		return fmt.Errorf("find campaigns: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("find campaigns: %w", err)
+	}
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), p.r.BatchCampaigns)]
+		picked, deleted, err := p.cut(ctx, done, sqlPruneByCount, batch, p.r.HistoryEvents, p.r.BatchRows)
+		if err != nil {
+			return err
+		}
+		done.ByCount += deleted
+		if picked < int64(p.r.BatchRows) {
+			// Else the batch had more to delete than one transaction
+			// may: count it again.
+			done.Counted += len(batch)
+			ids = ids[len(batch):]
+		}
+	}
+	return nil
+}
+
+// pruneSeen deletes the event ids applied more than SeenAge ago, BatchRows
+// at a time. The dedupe stands against three repeats of a record: the
+// outbox publishing an event twice (seconds apart), a redelivery after a
+// crash or rebalance (from the last committed offset), and a replay of
+// the topic (a consumer group reset). Each reads a record still in the
+// topic, and an id missing from event_seen would be applied again, in a
+// new epoch when its offset is at or below its partition's high offset.
+// A record stays readable until its segment, rolled at most segment.ms
+// after the segment's first record, is older than retention.ms (checked
+// every log.retention.check.interval.ms): with Kafka's defaults, 14 days
+// and 5 minutes after the record's timestamp. An event is applied after
+// it was published, so once SeenAge, longer than retention.ms +
+// segment.ms with a margin, has passed since it was applied, its record
+// can no longer be read, and forgetting its id is safe.
+func (p *Pruner) pruneSeen(ctx context.Context, done *Pruned) error {
+	if p.r.SeenAge <= 0 {
+		return nil
+	}
+	for {
+		tag, err := p.pool.Exec(ctx, sqlPruneSeen, p.r.SeenAge.Seconds(), p.r.BatchRows)
+		if err != nil {
+			return err
+		}
+		done.Transactions++
+		done.Seen += tag.RowsAffected()
+		if tag.RowsAffected() < int64(p.r.BatchRows) {
+			return nil
+		}
+	}
+}
+
+// Run prunes every interval until ctx ends, logging at debug what each
+// round did and warning of what failed (the next round tries again).
+func (p *Pruner) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -183,14 +421,17 @@ func (s *Store) PruneEvery(ctx context.Context, interval time.Duration, maxEvent
 			return
 		case <-t.C:
 		}
-		n, err := s.Prune(ctx, maxEvents, maxAge)
+		start := time.Now()
+		d, err := p.Prune(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
-			log.Warn("history prune failed", "err", err)
-		case n > 0:
-			log.Debug("history pruned", "rows", n)
+			log.Warn("prune failed", "err", err, "history_rows", d.ByAge+d.ByCount, "event_seen_rows", d.Seen)
+		default:
+			log.Debug("pruned", "history_by_age", d.ByAge, "history_by_count", d.ByCount,
+				"campaigns_counted", d.Counted, "event_seen_rows", d.Seen,
+				"transactions", d.Transactions, "took", time.Since(start).String())
 		}
 	}
 }
