@@ -5,11 +5,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +46,26 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// start runs fanout with env on free ports and waits until it is ready.
+// The ports are free when picked but bound by run a moment later, when
+// another process may have taken one: run then exits, and start picks
+// again.
 func start(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		in, err := startOnce(t, env)
+		if err == nil {
+			return in
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			t.Fatalf("fanout exited at start: %v", err)
+		}
+		t.Logf("fanout exited at start, picking other ports: %v", err)
+	}
+}
+
+// startOnce is one try of start: the error is run's, if it exited.
+func startOnce(t *testing.T, env map[string]string) (*instance, error) {
 	t.Helper()
 	in := &instance{grpcAddr: freeAddr(t), httpAddr: freeAddr(t), opsAddr: freeAddr(t), errc: make(chan error, 1)}
 	env["GRPC_ADDR"], env["HTTP_ADDR"], env["OPS_ADDR"] = in.grpcAddr, in.httpAddr, in.opsAddr
@@ -61,12 +82,16 @@ func start(t *testing.T, env map[string]string) *instance {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				break
+				return in, nil
 			}
 		}
 		select {
 		case err := <-in.errc:
-			t.Fatalf("fanout exited at start: %v", err)
+			cancel()
+			if err == nil {
+				err = errors.New("run returned before it was ready")
+			}
+			return nil, err
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -74,7 +99,6 @@ func start(t *testing.T, env map[string]string) *instance {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return in
 }
 
 // stop sends the equivalent of SIGTERM and waits for a clean exit.
