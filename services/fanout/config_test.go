@@ -35,3 +35,28 @@ func TestConfigNamesEveryBadVariable(t *testing.T) {
 		}
 	}
 }
+
+// EVENT_SEEN_MAX_AGE: 15 days unless set; 0 keeps every id; a value below
+// HISTORY_MAX_AGE, negative or not a duration is refused by name.
+func TestConfigEventSeenAge(t *testing.T) {
+	for value, want := range map[string]time.Duration{"": 15 * 24 * time.Hour, "0": 0, "720h": 720 * time.Hour} {
+		env := map[string]string{}
+		if value != "" {
+			env["EVENT_SEEN_MAX_AGE"] = value
+		}
+		c, err := loadConfig(app.NewEnvFrom(env))
+		if err != nil || c.EventSeenAge != want {
+			t.Errorf("EVENT_SEEN_MAX_AGE=%q: %v, %v; want %v", value, c.EventSeenAge, err, want)
+		}
+	}
+	for _, env := range []map[string]string{
+		{"EVENT_SEEN_MAX_AGE": "abc"},
+		{"EVENT_SEEN_MAX_AGE": "-1h"},
+		{"EVENT_SEEN_MAX_AGE": "1h"}, // below HISTORY_MAX_AGE's 24h
+		{"EVENT_SEEN_MAX_AGE": "48h", "HISTORY_MAX_AGE": "72h"},
+	} {
+		if _, err := loadConfig(app.NewEnvFrom(env)); err == nil || !strings.Contains(err.Error(), "EVENT_SEEN_MAX_AGE") {
+			t.Errorf("%v: error %v, want one naming EVENT_SEEN_MAX_AGE", env, err)
+		}
+	}
+}
