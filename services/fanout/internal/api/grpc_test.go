@@ -90,10 +90,11 @@ func frameDelivery(campaignID, offset int64, frame []byte) *campaignv1.Delivery 
 	}
 }
 
-// waitInterest waits until n streams watch campaignID.
+// waitInterest waits until n streams watch campaignID, failing after 10 s
+// (a hang guard: the server goroutine may be slow to run on a busy machine).
 func waitInterest(t *testing.T, h *hub.Hub, campaignID int64, n int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for h.Interested(campaignID) != n {
 		if time.Now().After(deadline) {
 			t.Fatalf("Interested(%d) = %d, want %d", campaignID, h.Interested(campaignID), n)
