@@ -17,7 +17,6 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/consumer"
 	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/outbox"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/telemetry"
@@ -37,8 +36,7 @@ func TestTraceCrossesKafka(t *testing.T) {
 
 	pool, _ := testkit.DB(t, outbox.Migrations(), consumer.Migrations())
 	brokers, topic := testkit.Topic(t, 1)
-	writer := kafkax.NewWriter(brokers, topic, 16)
-	defer writer.Close()
+	writer := testkit.Writer(t, brokers, topic, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

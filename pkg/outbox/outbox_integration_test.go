@@ -16,7 +16,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/outbox"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/testkit"
@@ -79,8 +78,7 @@ func TestRelayPublishesCommittedEventsInOrder(t *testing.T) {
 	pool, _ := testkit.DB(t, outbox.Migrations())
 	brokers, topic := testkit.Topic(t, 6)
 	log := slog.New(slog.DiscardHandler)
-	writer := kafkax.NewWriter(brokers, topic, 64)
-	defer writer.Close()
+	writer := testkit.Writer(t, brokers, topic, 64)
 
 	want := map[int64][]string{} // campaign → event ids in order
 	total := 0
@@ -153,8 +151,7 @@ func (f *flaky) WriteMessages(ctx context.Context, msgs ...kafka.Message) error 
 func TestRelayKeepsRowsUntilAcknowledged(t *testing.T) {
 	pool, _ := testkit.DB(t, outbox.Migrations())
 	brokers, topic := testkit.Topic(t, 1)
-	writer := kafkax.NewWriter(brokers, topic, 16)
-	defer writer.Close()
+	writer := testkit.Writer(t, brokers, topic, 16)
 	pub := &flaky{next: writer}
 	pub.failures.Store(3)
 
@@ -230,8 +227,7 @@ func TestOne(t *testing.T) {
 	}
 
 	brokers, topic := testkit.Topic(t, 1)
-	writer := kafkax.NewWriter(brokers, topic, 16)
-	defer writer.Close()
+	writer := testkit.Writer(t, brokers, topic, 16)
 	runRelay(t, &outbox.Relay{Pool: pool, Publisher: writer, Name: "test", Log: slog.New(slog.DiscardHandler), Batch: 16, Poll: 50 * time.Millisecond})
 	msgs := readAll(t, brokers, topic, 1)
 	if e, _ := event.Unmarshal(msgs[0].Value); e.GetId() != first.GetId() || e.GetComment().GetContent() != "first" {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/campaign-live/campaign-live/pkg/consumer"
 	"github.com/campaign-live/campaign-live/pkg/event"
-	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/replica"
 	"github.com/campaign-live/campaign-live/pkg/testkit"
@@ -37,8 +36,7 @@ func campaignEvent(t *testing.T, id int64, currency string) kafka.Message {
 func TestReplicaFollowsTheTopic(t *testing.T) {
 	pool, _ := testkit.DB(t, consumer.Migrations(), replica.Migrations())
 	brokers, topic := testkit.Topic(t, 3)
-	w := kafkax.NewWriter(brokers, topic, 16)
-	defer w.Close()
+	w := testkit.Writer(t, brokers, topic, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := w.WriteMessages(ctx, campaignEvent(t, 1, "USD"), campaignEvent(t, 2, "EUR")); err != nil {

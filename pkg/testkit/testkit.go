@@ -30,6 +30,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/campaign-live/campaign-live/pkg/event"
+	"github.com/campaign-live/campaign-live/pkg/kafkax"
 	"github.com/campaign-live/campaign-live/pkg/pb/campaignv1"
 	"github.com/campaign-live/campaign-live/pkg/pgdb"
 	"github.com/campaign-live/campaign-live/pkg/replica"
@@ -124,7 +125,41 @@ func Topic(t testing.TB, partitions int) (brokers []string, topic string) {
 		defer cc.Close()
 		_ = cc.DeleteTopics(topic)
 	})
-	return brokers, topic
+	// Wait until every partition has a leader, so the first write lands.
+	conn, err := kafka.Dial("tcp", brokers[0])
+	if err != nil {
+		t.Fatalf("dial kafka: %v", err)
+	}
+	defer conn.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		parts, err := conn.ReadPartitions(topic)
+		ready := err == nil && len(parts) == partitions
+		for _, p := range parts {
+			ready = ready && p.Leader.Port != 0
+		}
+		if ready {
+			return brokers, topic
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s has no leaders after 30s: %v", topic, err)
+		}
+	}
+}
+
+// Writer returns a writer to topic made as the services make theirs
+// (kafkax.NewWriter), closed when the test ends, with a transport of its
+// own: kafka-go's shared one caches metadata for 6 s, so it would not yet
+// know a topic created a moment ago, and writes would fail until then.
+func Writer(t testing.TB, brokers []string, topic string, batchSize int) *kafka.Writer {
+	t.Helper()
+	w := kafkax.NewWriter(brokers, topic, batchSize)
+	transport := &kafka.Transport{}
+	w.Transport = transport
+	t.Cleanup(func() {
+		_ = w.Close()
+		transport.CloseIdleConnections()
+	})
+	return w
 }
 
 // API serves a handler under test on a loopback port for the test's life.
