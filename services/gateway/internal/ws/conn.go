@@ -133,13 +133,15 @@ func (c *conn) shutWith(code int, text string, sent bool) bool {
 		if stopWait != nil {
 			stopWait()
 		}
+		// Counted before the close frame can go out: once a client has
+		// seen its close, the metrics show it.
+		c.obs.Closing(c.campaign, code)
+		c.m.closing(code)
 		if c.send.close() {
 			// No writer will notice; end must not run here, where the
 			// caller may hold the hub's or the handler's lock.
 			go c.end()
 		}
-		c.obs.Closing(c.campaign, code)
-		c.m.closing(code)
 	}
 	return first
 }

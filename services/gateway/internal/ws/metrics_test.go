@@ -115,7 +115,8 @@ func TestMetricsCountWhatSocketsSee(t *testing.T) {
 	expect(t, b, "contribution", at(11))
 	expectClose(t, s.dial(t, "/ws/campaign/2/", nil), CloseForbidden)
 
-	// The writer counts a frame after writing it, so it may lag the read.
+	// A frame is counted before its write, so the counts hold once the
+	// frames are read; the wait only spares the test a scrape's timing.
 	fanouttest.Eventually(t, "2 contributions and 2 campaign_data counted", func() bool {
 		return metricValue(t, "gateway_messages_sent", typ("contribution"))-sent0 == 2 &&
 			metricValue(t, "gateway_messages_sent", typ("campaign_data"))-data0 == 2
