@@ -211,7 +211,9 @@ type proc struct{ http string }
 
 // startProcess runs bin/NAME on free loopback ports with the stack's
 // environment plus shared and own, waits for /readyz and stops it (SIGTERM,
-// so it flushes its spans) when the test ends.
+// so it flushes its spans) when the test ends. A port found free can be
+// taken by another process before the service binds it: then it starts
+// again on other ports.
 func startProcess(t *testing.T, name string, shared, own map[string]string) proc {
 	t.Helper()
 	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", name))
@@ -221,6 +223,19 @@ func startProcess(t *testing.T, name string, shared, own map[string]string) proc
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("%s is not built (make build): %v", bin, err)
 	}
+	for attempt := 1; ; attempt++ {
+		p, taken := tryProcess(t, bin, name, shared, own, attempt == 3)
+		if !taken {
+			return p
+		}
+		t.Logf("%s: a port was taken before it bound it; starting it again", name)
+	}
+}
+
+// tryProcess is one start of startProcess; taken reports that the
+// service exited because a port was taken (fatal instead when last).
+func tryProcess(t *testing.T, bin, name string, shared, own map[string]string, last bool) (p proc, taken bool) {
+	t.Helper()
 	httpAddr, opsAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "HTTP_ADDR="+httpAddr, "OPS_ADDR="+opsAddr, "LOG_LEVEL=warn")
@@ -236,7 +251,11 @@ func startProcess(t *testing.T, name string, shared, own map[string]string) proc
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	gone := false
 	t.Cleanup(func() {
+		if gone {
+			return
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -254,11 +273,15 @@ func startProcess(t *testing.T, name string, shared, own map[string]string) proc
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return proc{http: "http://" + httpAddr}
+				return proc{http: "http://" + httpAddr}, false
 			}
 		}
 		select {
 		case err := <-exited:
+			gone = true
+			if !last && strings.Contains(logs.String(), "address already in use") {
+				return proc{}, true
+			}
 			t.Fatalf("%s exited before it was ready: %v\n%s", name, err, lastLines(logs.String(), 30))
 		case <-time.After(100 * time.Millisecond):
 		}
