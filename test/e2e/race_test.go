@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,13 +29,20 @@ func TestConnectWhileWriting(t *testing.T) {
 		err                 string
 	}
 	results := make([]result, watchers)
-	var wg sync.WaitGroup
+	var (
+		wg    sync.WaitGroup
+		acked atomic.Int64
+	)
 	done := make(chan struct{})
 	for i := range watchers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Duration(i) * 12 * time.Millisecond) // connects spread over the writes
+			// Connects spread over the writes: watcher i joins once 2i
+			// are acknowledged, however fast the writes go.
+			for acked.Load() < int64(2*i) {
+				time.Sleep(time.Millisecond)
+			}
 			w := watch(t, c.ID, "")
 			first := w.next()
 			var v struct {
@@ -66,6 +74,7 @@ func TestConnectWhileWriting(t *testing.T) {
 		if status := call(t, "POST", path, owner, map[string]any{"amount": "1.00", "currency": "USD"}, nil); status != http.StatusCreated {
 			t.Fatalf("contribute: %d", status)
 		}
+		acked.Add(1)
 		time.Sleep(4 * time.Millisecond)
 	}
 	// Wait until the live view has applied every write, then release the
