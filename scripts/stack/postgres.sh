@@ -13,6 +13,10 @@
 #   PG_PORT   TCP port on 127.0.0.1 (default 55432)
 #   RUN_DIR   runtime state root (default <repo>/.run)
 #   PG_BIN    PostgreSQL bin dir (default: newest /usr/lib/postgresql/*/bin)
+#   PG_STAT_STATEMENTS  1 loads pg_stat_statements (per-statement counts and
+#             times; CREATE EXTENSION pg_stat_statements in a database, then
+#             SELECT from it). Off by default: it costs every statement a
+#             little, and the benchmarks run without it.
 #
 # Layout: data in $RUN_DIR/pg/data, unix socket in $RUN_DIR/pg/socket, server
 # log in $RUN_DIR/log/postgres.log. Role "campaignlive" (password
@@ -176,6 +180,10 @@ fsync = on
 synchronous_commit = on
 logging_collector = off
 EOF
+  if [[ "${PG_STAT_STATEMENTS:-0}" == 1 ]]; then
+    printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n" \
+      >>"$PG_DATA/campaign-live.conf"
+  fi
   chown "$PG_OS_USER": "$PG_DATA/campaign-live.conf"
 }
 
