@@ -124,7 +124,10 @@ func NewHandler(cfg Config, h *hub.Hub, f Fanout, v *auth.Verifier, log *slog.Lo
 			// Inbound messages are tiny, and data frames are written as
 			// prepared messages straight to the connection, so small
 			// buffers do; the write buffer is only borrowed from the pool.
-			ReadBufferSize:  512,
+			// The read buffer is every idle socket's to keep: 256 bytes
+			// hold a ping and any control frame (125 bytes of payload at
+			// most), and a longer message is read in several fills.
+			ReadBufferSize:  256,
 			WriteBufferSize: 1024,
 			WriteBufferPool: &sync.Pool{},
 			// ServeHTTP checked the origin against the allowlist already.

@@ -501,6 +501,8 @@ func TestInboundMessagesAreRefusedNeverBroadcast(t *testing.T) {
 		{`{"type":5}`, "malformed"},
 		{`{}`, "malformed"},
 		{`[1,2]`, "malformed"},
+		// Longer than the socket's read buffer, within the read limit.
+		{`{"type":"broadcast","pad":"` + strings.Repeat("x", 3000) + `"}`, "unsupported_type"},
 	}
 	for _, tt := range tests {
 		send(t, a, tt.in)
