@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -126,8 +127,19 @@ func take(w http.ResponseWriter, r *http.Request, s limiter.Store, key string) b
 
 // ClientIP is the address the request came from: the last hop our own proxy
 // appended to X-Forwarded-For (devedge locally, the Gateway in a cluster),
-// else the peer. Earlier entries are the client's word and are not trusted.
+// else the peer. Earlier entries are the client's word and are not trusted,
+// and the header is read only from a peer on a loopback or private address
+// (RFC 1918, fc00::/7), where the edge proxies run: a client that reaches a
+// service directly from anywhere else cannot name another address to
+// escape its per-IP limit.
 func ClientIP(r *http.Request) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(peer); err == nil {
+		peer = host
+	}
+	if !trustedProxy(peer) {
+		return peer
+	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 		last := xff[len(xff)-1]
 		if i := strings.LastIndexByte(last, ','); i >= 0 {
@@ -137,9 +149,16 @@ func ClientIP(r *http.Request) string {
 			return ip
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return peer
+}
+
+// trustedProxy reports whether peer may speak for the client: a loopback
+// or private address.
+func trustedProxy(peer string) bool {
+	a, err := netip.ParseAddr(peer)
 	if err != nil {
-		return r.RemoteAddr
+		return false
 	}
-	return host
+	a = a.Unmap()
+	return a.IsLoopback() || a.IsPrivate()
 }

@@ -83,4 +83,22 @@ func TestClientIP(t *testing.T) {
 	if got := ClientIP(r); got != "127.0.0.1" {
 		t.Errorf("garbage XFF: %q, want the peer", got)
 	}
+
+	// Only a proxy's word counts: a peer on a public address that sends
+	// the header itself is held to its own address.
+	r.Header.Set("X-Forwarded-For", "1.2.3.4")
+	for peer, want := range map[string]string{
+		"10.1.2.3:443":        "1.2.3.4", // a cluster's edge
+		"192.168.0.9:80":      "1.2.3.4",
+		"[fd00::1]:80":        "1.2.3.4",
+		"[::1]:80":            "1.2.3.4",
+		"203.0.113.7:5555":    "203.0.113.7",
+		"[2001:db8::7]:5555":  "2001:db8::7",
+		"[::ffff:8.8.8.8]:80": "::ffff:8.8.8.8",
+	} {
+		r.RemoteAddr = peer
+		if got := ClientIP(r); got != want {
+			t.Errorf("peer %s sending X-Forwarded-For 1.2.3.4: %q, want %q", peer, got, want)
+		}
+	}
 }
