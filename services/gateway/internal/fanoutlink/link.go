@@ -87,6 +87,9 @@ type interest struct {
 type pendingAck struct {
 	in    *interest
 	ready func(error) // the resync waiting for the re-sent interest
+	// opened is the stream whose first Subscribe this is: its ack says
+	// the instance took the stream, which is then up.
+	opened *stream
 }
 
 type stream struct {
@@ -94,7 +97,7 @@ type stream struct {
 	addr   string
 	cc     *grpc.ClientConn
 	client campaignv1.FanoutClient
-	up     atomic.Bool // mirrors out != nil, for Snapshot and readiness
+	up     atomic.Bool // the instance answered this session (acked); for Snapshot and readiness
 
 	// Guarded by Link.mu; out is nil while the stream is down.
 	out     *outbox
@@ -319,23 +322,29 @@ func (l *Link) session(ctx context.Context, s *stream, sink Sink) (heard bool, e
 		return false, fmt.Errorf("open watch: %w", err)
 	}
 
+	// The stream is up once the instance has answered on it: opening a
+	// stream succeeds before the server has taken it, and an instance
+	// that refuses it (stopping, or not ready) answers only with the
+	// error. So the session starts with a Subscribe, of the whole
+	// interest or of nothing, and its acknowledgement marks the stream up
+	// (acked); until then readiness does not count it.
 	out := newOutbox()
 	l.mu.Lock()
 	s.out, s.pending = out, make(map[uint64]pendingAck)
-	s.up.Store(true)
-	if ids := l.watched(); len(ids) > 0 {
+	ids := l.watched()
+	var ready func(error)
+	if len(ids) > 0 {
 		// Events may have been missed while the stream was away: the
 		// sockets stop at a barrier now, before this stream's first
 		// delivery, and catch up from history once the interest is back.
-		ready := sink.Resync(ids)
-		l.seq++
-		out.push(&campaignv1.WatchRequest{Kind: &campaignv1.WatchRequest_Subscribe{
-			Subscribe: &campaignv1.Subscribe{Seq: l.seq, CampaignIds: ids},
-		}})
-		s.pending[l.seq] = pendingAck{ready: ready}
+		ready = sink.Resync(ids)
 	}
+	l.seq++
+	out.push(&campaignv1.WatchRequest{Kind: &campaignv1.WatchRequest_Subscribe{
+		Subscribe: &campaignv1.Subscribe{Seq: l.seq, CampaignIds: ids},
+	}})
+	s.pending[l.seq] = pendingAck{ready: ready, opened: s}
 	l.mu.Unlock()
-	l.log.Info("fanout stream up", "addr", s.addr)
 
 	sent := make(chan struct{})
 	go func() {
@@ -388,6 +397,10 @@ func (l *Link) acked(s *stream, seq uint64) {
 	}
 	if p.ready != nil {
 		p.ready(nil)
+	}
+	if p.opened != nil {
+		p.opened.up.Store(true)
+		l.log.Info("fanout stream up", "addr", s.addr)
 	}
 }
 

@@ -62,10 +62,19 @@ func (s *recSink) outcomes() []string {
 func start(t *testing.T, n int, opts Options) (*Link, []*fanouttest.Server, *recSink) {
 	t.Helper()
 	var fans []*fanouttest.Server
-	var addrs []string
 	for range n {
-		f := fanouttest.Start(t)
-		fans = append(fans, f)
+		fans = append(fans, fanouttest.Start(t))
+	}
+	l, sink := run(t, fans, opts)
+	fanouttest.Eventually(t, "every stream up", func() bool { return l.Up() == n })
+	return l, fans, sink
+}
+
+// run runs a link to fans until the test ends.
+func run(t *testing.T, fans []*fanouttest.Server, opts Options) (*Link, *recSink) {
+	t.Helper()
+	var addrs []string
+	for _, f := range fans {
 		addrs = append(addrs, f.Addr())
 	}
 	opts.MinBackoff, opts.MaxBackoff = 5*time.Millisecond, 20*time.Millisecond
@@ -85,8 +94,7 @@ func start(t *testing.T, n int, opts Options) (*Link, []*fanouttest.Server, *rec
 		<-done
 		_ = l.Close()
 	})
-	fanouttest.Eventually(t, "every stream up", func() bool { return l.Up() == n })
-	return l, fans, sink
+	return l, sink
 }
 
 func at(off int64) cursor.Position { return cursor.Position{Epoch: 1, Offset: off} }
@@ -212,9 +220,9 @@ func TestRefusedStreamRetries(t *testing.T) {
 	l, fans, _ := start(t, 1, Options{})
 	fans[0].Refuse(true)
 	fans[0].Drop()
-	// Each retry's stream counts as up from when it opens until the refusal
-	// comes back, so Check may pass for a moment while refused: wait for it
-	// to fail rather than read it once.
+	// The stream that was up goes down with the drop; wait for that
+	// rather than read Check once. A refused retry never counts as up
+	// (TestStreamUpOnceAnswered).
 	fanouttest.Eventually(t, "Check to fail with no stream up", func() bool {
 		return l.Check(context.Background()) != nil
 	})
@@ -297,5 +305,27 @@ func TestHistoryFailsOver(t *testing.T) {
 		if err != nil || !resp.GetComplete() || len(resp.GetDeliveries()) != 1 {
 			t.Fatalf("History = %v, %v; want one delivery", resp, err)
 		}
+	}
+}
+
+// A stream is up, for readiness and for reads, only once its instance has
+// answered on it: opening one succeeds before the instance has taken it.
+func TestStreamUpOnceAnswered(t *testing.T) {
+	f := fanouttest.Start(t)
+	f.HoldAcks(true)
+	l, _ := run(t, []*fanouttest.Server{f}, Options{})
+	fanouttest.Eventually(t, "the stream open at the instance", func() bool { return f.Streams() == 1 })
+	if got := l.Up(); got != 0 {
+		t.Errorf("Up() = %d before the instance answered, want 0", got)
+	}
+	if err := l.Check(context.Background()); err == nil {
+		t.Error("Check passed before the instance answered")
+	}
+	// The held answer never comes; a new stream's does.
+	f.HoldAcks(false)
+	f.Drop()
+	fanouttest.Eventually(t, "the stream up once answered", func() bool { return l.Up() == 1 })
+	if err := l.Check(context.Background()); err != nil {
+		t.Errorf("Check: %v", err)
 	}
 }

@@ -162,7 +162,8 @@ func (s *Server) Interested(campaignID int64) int {
 	return n
 }
 
-// Subscribes returns every Subscribe received so far, in order.
+// Subscribes returns every Subscribe received so far that names campaigns,
+// in order; a link's empty opening Subscribe is left out.
 func (s *Server) Subscribes() []*campaignv1.Subscribe {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -315,7 +316,9 @@ func (s *Server) handle(w *watch, r *campaignv1.WatchRequest) {
 		for _, id := range k.Subscribe.GetCampaignIds() {
 			w.interest[id] = true
 		}
-		s.subscribes = append(s.subscribes, k.Subscribe)
+		if len(k.Subscribe.GetCampaignIds()) > 0 { // not a link's opening probe
+			s.subscribes = append(s.subscribes, k.Subscribe)
+		}
 		hold := s.holdAcks
 		s.mu.Unlock()
 		if !hold {
