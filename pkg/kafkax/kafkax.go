@@ -3,6 +3,7 @@
 package kafkax
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -28,5 +29,24 @@ func NewWriter(brokers []string, topic string, batchSize int) *kafka.Writer {
 		WriteBackoffMin:        50 * time.Millisecond,
 		WriteBackoffMax:        time.Second,
 		AllowAutoTopicCreation: false,
+	}
+}
+
+// AwaitLeaders waits until every one of topic's partitions has a leader,
+// asking through conn every 100 ms, for at most wait: a topic created a
+// moment ago refuses writes until then.
+func AwaitLeaders(conn *kafka.Conn, topic string, partitions int, wait time.Duration) error {
+	for deadline := time.Now().Add(wait); ; time.Sleep(100 * time.Millisecond) {
+		parts, err := conn.ReadPartitions(topic)
+		ready := err == nil && len(parts) == partitions
+		for _, p := range parts {
+			ready = ready && p.Leader.Port != 0
+		}
+		if ready {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s has no leader for every partition after %s: %v", topic, wait, err)
+		}
 	}
 }

@@ -131,19 +131,10 @@ func Topic(t testing.TB, partitions int) (brokers []string, topic string) {
 		t.Fatalf("dial kafka: %v", err)
 	}
 	defer conn.Close()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		parts, err := conn.ReadPartitions(topic)
-		ready := err == nil && len(parts) == partitions
-		for _, p := range parts {
-			ready = ready && p.Leader.Port != 0
-		}
-		if ready {
-			return brokers, topic
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("topic %s has no leaders after 30s: %v", topic, err)
-		}
+	if err := kafkax.AwaitLeaders(conn, topic, partitions, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
+	return brokers, topic
 }
 
 // Writer returns a writer to topic made as the services make theirs

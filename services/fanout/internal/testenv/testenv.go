@@ -113,23 +113,10 @@ func Kafka(t testing.TB, partitions int) (brokers []string, topic string) {
 		}
 	})
 	// Wait until every partition has a leader, so the first write lands.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		parts, err := conn.ReadPartitions(topic)
-		if err == nil && len(parts) == partitions {
-			ready := true
-			for _, p := range parts {
-				ready = ready && p.Leader.Port != 0
-			}
-			if ready {
-				return brokers, topic
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("topic %s has no leaders after 30s: %v", topic, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := kafkax.AwaitLeaders(conn, topic, partitions, 30*time.Second); err != nil {
+		t.Fatal(err)
 	}
+	return brokers, topic
 }
 
 // Produce writes msgs to topic as the services' producers do
