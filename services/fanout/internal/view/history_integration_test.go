@@ -583,6 +583,14 @@ func BenchmarkPruneRound(b *testing.B) {
 		}
 		return d
 	}
+	// after times the round that follows an untimed round and sql.
+	after := func(b *testing.B, sql string, args ...any) view.Pruned {
+		b.StopTimer()
+		round(b, p)
+		benchExec(b, pool, sql, args...)
+		b.StartTimer()
+		return round(b, p)
+	}
 	// The first round of a fanout counts every campaign.
 	b.Run("first-deletes-nothing", func(b *testing.B) {
 		for range b.N {
@@ -602,24 +610,18 @@ func BenchmarkPruneRound(b *testing.B) {
 	})
 	b.Run("history-deletes-1pct", func(b *testing.B) {
 		for range b.N {
-			b.StopTimer()
-			round(b, p)
-			benchExec(b, pool, `UPDATE history SET applied_at = now() - interval '25 hours'
+			d := after(b, `UPDATE history SET applied_at = now() - interval '25 hours'
 				WHERE event_id IN (SELECT event_id FROM history ORDER BY applied_at, campaign_id LIMIT $1)`, benchRows/100)
-			b.StartTimer()
-			if d := round(b, p); d.ByAge != benchRows/100 || d.ByCount+d.Seen != 0 {
+			if d.ByAge != benchRows/100 || d.ByCount+d.Seen != 0 {
 				b.Fatalf("round = %+v, want %d history rows deleted by age", d, benchRows/100)
 			}
 		}
 	})
 	b.Run("event-seen-deletes-1pct", func(b *testing.B) {
 		for range b.N {
-			b.StopTimer()
-			round(b, p)
-			benchExec(b, pool, `UPDATE event_seen SET applied_at = now() - interval '16 days'
+			d := after(b, `UPDATE event_seen SET applied_at = now() - interval '16 days'
 				WHERE event_id IN (SELECT event_id FROM event_seen ORDER BY applied_at LIMIT $1)`, benchRows/100)
-			b.StartTimer()
-			if d := round(b, p); d.Seen != benchRows/100 || d.ByAge+d.ByCount != 0 {
+			if d.Seen != benchRows/100 || d.ByAge+d.ByCount != 0 {
 				b.Fatalf("round = %+v, want %d event ids forgotten", d, benchRows/100)
 			}
 		}
@@ -629,12 +631,9 @@ func BenchmarkPruneRound(b *testing.B) {
 	// rounds' overlap.
 	b.Run("after-60k-events-deletes-nothing", func(b *testing.B) {
 		for range b.N {
-			b.StopTimer()
-			round(b, p)
-			benchExec(b, pool, `UPDATE history SET applied_at = clock_timestamp()
+			d := after(b, `UPDATE history SET applied_at = clock_timestamp()
 				WHERE event_id IN (SELECT event_id FROM history ORDER BY applied_at DESC LIMIT 60000)`)
-			b.StartTimer()
-			if d := round(b, p); d.ByAge+d.ByCount+d.Seen != 0 || d.Counted != benchCampaigns {
+			if d.ByAge+d.ByCount+d.Seen != 0 || d.Counted != benchCampaigns {
 				b.Fatalf("round = %+v, want every campaign counted and nothing deleted", d)
 			}
 		}
