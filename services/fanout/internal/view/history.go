@@ -205,15 +205,6 @@ func NewPruner(s *Store, r Retention) *Pruner {
 	return &Pruner{pool: s.pool, r: r}
 }
 
-// Prune bounds every campaign's history, as one round of a new Pruner
-// (which counts every campaign) with SeenAge zero: it keeps the newest
-// maxEvents events and those applied within maxAge. It returns how many
-// rows it deleted.
-func (s *Store) Prune(ctx context.Context, maxEvents int, maxAge time.Duration) (int64, error) {
-	p, err := NewPruner(s, Retention{HistoryEvents: maxEvents, HistoryAge: maxAge}).Prune(ctx)
-	return p.ByAge + p.ByCount, err
-}
-
 // Prune runs one round: history by age, history by count, then
 // event_seen by age. Each transaction deletes, per campaign, a prefix of
 // its history by position, never a row in the middle, and raises the

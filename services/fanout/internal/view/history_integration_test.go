@@ -125,7 +125,7 @@ func TestPruneByCountKeepsHistoryExact(t *testing.T) {
 	s, _ := newStore(t, 20)
 	seed(t, s, 10) // offsets 1..11
 	ctx := context.Background()
-	n, err := s.Prune(ctx, 4, time.Hour)
+	n, err := pruneAll(ctx, s, 4, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestPruneByCountKeepsHistoryExact(t *testing.T) {
 		t.Fatalf("before the horizon: complete %v, want incomplete (offset 7 is gone)", offsets(h.Deliveries))
 	}
 	// Pruning again changes nothing.
-	if n, err := s.Prune(ctx, 4, time.Hour); err != nil || n != 0 {
+	if n, err := pruneAll(ctx, s, 4, time.Hour); err != nil || n != 0 {
 		t.Fatalf("second prune = %d, %v; want 0", n, err)
 	}
 	// New events extend the exact history.
@@ -158,7 +158,7 @@ func TestPrunedEventsStayDeduplicated(t *testing.T) {
 	for i := range 3 {
 		apply(t, s, contributionEvent(t, int64(20+i), "1.00"), int64(3+i))
 	}
-	if _, err := s.Prune(context.Background(), 1, time.Hour); err != nil {
+	if _, err := pruneAll(context.Background(), s, 1, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	// The outbox publishes c again, after its history row is gone.
@@ -180,7 +180,7 @@ func TestPruneByAge(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE history SET applied_at = now() - interval '2 hours' WHERE pos_offset IN (1, 2, 3, 5)`); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Prune(ctx, 1000, time.Hour)
+	n, err := pruneAll(ctx, s, 1000, time.Hour)
 	if err != nil || n != 5 {
 		t.Fatalf("prune = %d, %v; want 5 rows (offsets 1..5)", n, err)
 	}
@@ -638,4 +638,13 @@ func BenchmarkPruneRound(b *testing.B) {
 			}
 		}
 	})
+}
+
+// pruneAll bounds every campaign's history, as one round of a new Pruner
+// (which counts every campaign) with SeenAge zero: it keeps the newest
+// maxEvents events and those applied within maxAge, and returns how many
+// rows it deleted.
+func pruneAll(ctx context.Context, s *view.Store, maxEvents int, maxAge time.Duration) (int64, error) {
+	p, err := view.NewPruner(s, view.Retention{HistoryEvents: maxEvents, HistoryAge: maxAge}).Prune(ctx)
+	return p.ByAge + p.ByCount, err
 }
